@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/t1610d/t1610d/auditd"
+	"github.com/t1610d/t1610d/detect"
+)
+
+func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", stderr)
+	events := fs.String("events", "alerts", "what to write: alerts, container (every container-CLI exec, with its score) or all (every exec)")
+	format := fs.String("format", "native", "record format: native")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	mode, err := parseEventMode(*events)
+	if err != nil {
+		return err
+	}
+	if *format != "native" {
+		return usagef("--format %q: only native is implemented", *format)
+	}
+	host, _ := os.Hostname()
+	stage := &detectStage{
+		det:   detect.NewDetector(),
+		procs: auditd.NewProcTable(auditd.DefaultProcTableSize, auditd.DefaultProcMaxAge),
+		mode:  mode,
+		host:  host,
+		w:     bufio.NewWriterSize(stdout, 64<<10),
+	}
+	rep := &auditd.Replay{Paths: fs.Args(), Stdin: stdin}
+	res, err := replayPipeline(ctx, rep, stage, newLogger(stderr))
+	st := res.stats
+	fmt.Fprintf(stderr, "t1610d replay: %d lines, %d events, %d execs, %d container commands, %d alerts, %d records written; "+
+		"%d malformed lines skipped, %d sequence gaps, %d repeated serials, %d execs with warnings, %d events completed early (in-flight limit)\n",
+		st.Lines, st.Events, st.Execs, res.n.container, res.n.alerts, res.n.written,
+		st.Malformed, st.Gaps, st.Duplicates, st.Damaged, st.Evicted)
+	return err
+}

@@ -1,0 +1,267 @@
+package detect
+
+import (
+	"strings"
+)
+
+// Redacted replaces a secret value in every emitted command line and piece
+// of evidence.
+const Redacted = "[REDACTED]"
+
+// SecretName reports whether an environment variable or flag name looks like
+// a credential: AWS_*, *TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,
+// *API_KEY*, *ACCESS_KEY*, *PRIVATE_KEY*, *_KEY, *_PASS, KUBECONFIG. Any case;
+// '-' and '.' count as '_'.
+func SecretName(name string) bool {
+	n := strings.ToUpper(name)
+	n = strings.NewReplacer("-", "_", ".", "_").Replace(n)
+	switch {
+	case n == "":
+		return false
+	case strings.HasPrefix(n, "AWS_"), n == "KUBECONFIG":
+		return true
+	case strings.HasSuffix(n, "_KEY"), strings.HasSuffix(n, "_PASS"), strings.HasSuffix(n, "_PWD") && n != "OLD_PWD":
+		return true
+	}
+	for _, s := range [...]string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "APIKEY", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretFlag reports whether a long flag (without its dashes) takes a
+// credential as its value: --token, --password, --registration-token,
+// --client-secret, but not --password-stdin or --token-file.
+func secretFlag(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range [...]string{"-stdin", "-file", "-path", "-dir", "-env", "-ttl"} {
+		if strings.HasSuffix(n, s) {
+			return false
+		}
+	}
+	if n == "kubeconfig" {
+		return false
+	}
+	return SecretName(n) || n == "pass" || n == "auth"
+}
+
+// RedactArgs returns argv with every credential replaced by [REDACTED]:
+// NAME=VALUE where NAME looks like a credential (also inside a longer
+// argument such as a shell's -c script, and as --env=NAME=VALUE or
+// -eNAME=VALUE), the value of --token, --password and the like, -p of a login
+// command, the password of user:pass@ in URLs, and Authorization: header
+// values. It returns argv itself when there was nothing to redact.
+func RedactArgs(argv []string) []string {
+	var out []string
+	set := func(i int, s string) {
+		if out == nil {
+			out = append([]string(nil), argv...)
+		}
+		out[i] = s
+	}
+	login := false
+	for i, a := range argv {
+		if r := redactText(a); r != a {
+			set(i, r)
+		}
+		if a == "login" {
+			login = true
+		}
+		if i+1 < len(argv) && valueIsSecret(a, login) {
+			set(i+1, Redacted)
+		}
+		if login && strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--") {
+			set(i, "-p"+Redacted)
+		}
+	}
+	if out == nil {
+		return argv
+	}
+	return out
+}
+
+// RedactString redacts a free-text command line or piece of evidence as
+// RedactArgs redacts an argument.
+func RedactString(s string) string { return redactText(s) }
+
+// valueIsSecret reports whether the word after w is a credential: w is
+// --token, --password, ... without '=', or -p of a login command.
+func valueIsSecret(w string, login bool) bool {
+	if strings.HasPrefix(w, "--") && !strings.Contains(w, "=") {
+		return secretFlag(w[2:])
+	}
+	return login && w == "-p"
+}
+
+// redactText redacts inside one argument, word by word.
+func redactText(s string) string {
+	if !strings.ContainsAny(s, "=:") {
+		return s
+	}
+	var b strings.Builder
+	changed := false
+	login := false
+	prevSecret := false
+	auth := 0 // 1: after "Authorization:", 2: after its scheme
+	i := 0
+	for i < len(s) {
+		// Copy separators.
+		j := i
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		b.WriteString(s[i:j])
+		if j >= len(s) {
+			break
+		}
+		k := j
+		for k < len(s) && !isSpace(s[k]) {
+			k++
+		}
+		w := s[j:k]
+		r := w
+		switch {
+		case prevSecret:
+			r = redactWordValue(w)
+			auth = 0
+		case auth == 1 && isAuthScheme(w):
+			auth = 2
+		case auth > 0:
+			r = redactWordValue(w)
+			auth = 0
+		default:
+			r = redactWord(w)
+			if strings.EqualFold(strings.Trim(w, `"'`), "authorization:") {
+				auth = 1
+			}
+		}
+		prevSecret = valueIsSecret(strings.TrimLeft(w, `"'`), login)
+		if w == "login" {
+			login = true
+		}
+		if r != w {
+			changed = true
+		}
+		b.WriteString(r)
+		i = k
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func isAuthScheme(w string) bool {
+	switch strings.ToLower(strings.Trim(w, `"'`)) {
+	case "bearer", "basic", "token", "splunk", "digest", "negotiate", "apikey":
+		return true
+	}
+	return false
+}
+
+// redactWordValue replaces a whole word, keeping the quotes around it.
+func redactWordValue(w string) string {
+	core := strings.TrimLeft(w, `"'`)
+	lead := w[:len(w)-len(core)]
+	trimmed := strings.TrimRight(core, `"';`)
+	return lead + Redacted + core[len(trimmed):]
+}
+
+// redactWord redacts NAME=VALUE, --flag=VALUE, URL passwords and
+// "Authorization:VALUE" inside one whitespace-free word.
+func redactWord(w string) string {
+	out := w
+	if strings.Contains(w, "://") {
+		out = redactURLs(out)
+	}
+	if !strings.Contains(out, "=") {
+		return out
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(out); i++ {
+		if out[i] != '=' {
+			continue
+		}
+		start := i
+		for start > 0 && isNameByte(out[start-1]) {
+			start--
+		}
+		name := out[start:i]
+		secret := SecretName(strings.TrimLeft(name, "-"))
+		if !secret && start > 0 && out[start-1] == '-' && len(name) > 1 && !strings.HasPrefix(name, "-") {
+			// -eNAME=VALUE: a shorthand with its value attached.
+			secret = SecretName(name[1:])
+		}
+		if strings.HasPrefix(name, "--") {
+			secret = secretFlag(name[2:])
+		}
+		if !secret {
+			continue
+		}
+		end := i + 1
+		for end < len(out) && !isValueEnd(out[end]) {
+			end++
+		}
+		if end == i+1 || out[i+1:end] == Redacted {
+			continue
+		}
+		b.WriteString(out[last : i+1])
+		b.WriteString(Redacted)
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return out
+	}
+	b.WriteString(out[last:])
+	return b.String()
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c == '-' || c == '.' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+}
+
+func isValueEnd(c byte) bool {
+	switch c {
+	case '"', '\'', ';', '&', '|', ')', '`', ' ', '\t', '\n':
+		return true
+	}
+	return false
+}
+
+// redactURLs replaces the password of every scheme://user:password@host in w.
+func redactURLs(w string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+3 <= len(w); i++ {
+		if w[i:i+3] != "://" {
+			continue
+		}
+		start := i + 3
+		end := start
+		for end < len(w) && w[end] != '/' && w[end] != '@' && !isValueEnd(w[end]) {
+			end++
+		}
+		if end >= len(w) || w[end] != '@' {
+			continue
+		}
+		colon := strings.IndexByte(w[start:end], ':')
+		if colon < 0 || w[start+colon+1:end] == Redacted {
+			continue
+		}
+		b.WriteString(w[last : start+colon+1])
+		b.WriteString(Redacted)
+		last = end
+		i = end
+	}
+	if last == 0 {
+		return w
+	}
+	b.WriteString(w[last:])
+	return b.String()
+}

@@ -1,0 +1,173 @@
+package output
+
+import (
+	"encoding/json"
+	"path"
+	"strings"
+
+	"github.com/t1610d/t1610d/auditd"
+	"github.com/t1610d/t1610d/detect"
+)
+
+// Event is one exec as the encoders see it: the exec, its parent from the
+// process table, and what the detector found in it.
+type Event struct {
+	Exec       *auditd.Exec
+	Parent     auditd.Proc
+	HasParent  bool
+	Finding    *detect.Finding // nil for a program that is not a container CLI
+	Host       string          // DeviceName when the records carry no node=
+	Suppressed string          // the allow rule that suppressed it, if any
+}
+
+// Native is the native alert record: the seed rule's twelve fields first,
+// with their names, then t1610d's own.
+type Native struct {
+	TimeGenerated                string
+	DeviceName                   string
+	AccountName                  string
+	AccountDomain                string
+	FileName                     string
+	ProcessCommandLine           string
+	InitiatingProcessFileName    string
+	InitiatingProcessCommandLine string
+	InitiatingProcessAccountName string
+	ContainerImage               string
+	SuspiciousFlags              string
+	RiskScore                    int
+
+	LoginAccountName string
+	Technique        string
+	Runtime          string
+	Action           string
+	Flags            []NativeFlag
+	Process          NativeProcess
+	Audit            NativeAudit
+	Suppressed       string   `json:",omitempty"`
+	Notes            []string `json:",omitempty"`
+	Warnings         []string `json:",omitempty"`
+}
+
+// NativeFlag is one category that fired.
+type NativeFlag struct {
+	Category string
+	Weight   int
+	Evidence []string
+}
+
+// NativeProcess describes the process that ran the command.
+type NativeProcess struct {
+	Pid, Ppid, Uid, Auid, Euid uint32
+	Exe, Cwd, Tty              string
+	Ses                        uint32
+}
+
+// NativeAudit locates the record in the audit stream.
+type NativeAudit struct {
+	Node     string
+	Sequence uint64
+	Key      string
+}
+
+// Technique is MITRE ATT&CK's Deploy Container.
+const Technique = "T1610"
+
+// NewNative builds the native record of e, secrets redacted.
+func NewNative(e *Event) *Native {
+	x := e.Exec
+	host := x.Node
+	if host == "" {
+		host = e.Host
+	}
+	n := &Native{
+		TimeGenerated:      x.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+		DeviceName:         host,
+		AccountName:        x.User,
+		AccountDomain:      host,
+		FileName:           programName(x.Exe, x.Argv),
+		ProcessCommandLine: CommandLine(x.Argv),
+		LoginAccountName:   x.LoginUser,
+		Technique:          Technique,
+		Flags:              []NativeFlag{},
+		Process: NativeProcess{
+			Pid: x.Pid, Ppid: x.Ppid, Uid: x.UID, Auid: x.AUID, Euid: x.EUID,
+			Exe: x.Exe, Cwd: x.Cwd, Tty: x.TTY, Ses: x.Ses,
+		},
+		Audit:      NativeAudit{Node: x.Node, Sequence: x.Serial, Key: x.Key},
+		Suppressed: e.Suppressed,
+		Warnings:   x.Warnings,
+	}
+	if e.HasParent {
+		n.InitiatingProcessFileName = programName(e.Parent.Exe, e.Parent.Argv)
+		n.InitiatingProcessCommandLine = CommandLine(e.Parent.Argv)
+		n.InitiatingProcessAccountName = e.Parent.User
+	}
+	if f := e.Finding; f != nil {
+		n.ContainerImage = detect.RedactString(f.Image)
+		n.SuspiciousFlags = f.SuspiciousFlags()
+		n.RiskScore = f.Score
+		n.Runtime = f.Runtime
+		n.Action = f.Action
+		n.Notes = f.Notes
+		for _, fl := range f.Flags {
+			n.Flags = append(n.Flags, NativeFlag{Category: fl.Category.String(), Weight: fl.Weight, Evidence: fl.Evidence})
+		}
+	}
+	return n
+}
+
+// AppendNative appends e's native record as one line of JSON.
+func AppendNative(dst []byte, e *Event) ([]byte, error) {
+	b, err := json.Marshal(NewNative(e))
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, b...)
+	return append(dst, '\n'), nil
+}
+
+// programName is the basename of the executed file, or of argv[0] when the
+// kernel did not name it.
+func programName(exe string, argv []string) string {
+	if exe != "" {
+		return path.Base(exe)
+	}
+	if len(argv) > 0 {
+		return path.Base(argv[0])
+	}
+	return ""
+}
+
+// CommandLine joins argv the way a POSIX shell would need it typed, each
+// argument quoted only where needed, with secrets redacted.
+func CommandLine(argv []string) string {
+	argv = detect.RedactArgs(argv)
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(ShellQuote(a))
+	}
+	return b.String()
+}
+
+// ShellQuote quotes s for a POSIX shell: as is when it holds only characters
+// no shell treats specially, else in single quotes ('\'' for a quote).
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("@%+=:,./-_[]", c) >= 0) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
