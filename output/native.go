@@ -153,7 +153,7 @@ func CommandLine(argv []string) string {
 }
 
 // ShellQuote quotes s for a POSIX shell: as is when it holds only characters
-// no shell treats specially, else in single quotes ('\'' for a quote).
+// no shell treats specially, else in single quotes ('\” for a quote).
 func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
