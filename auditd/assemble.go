@@ -1,6 +1,7 @@
 package auditd
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -45,6 +46,7 @@ type Stats struct {
 	Evicted    uint64 // events completed early because too many were in flight
 	Orphans    uint64 // EXECVE records whose event had no SYSCALL record
 	Damaged    uint64 // exec events emitted with warnings
+	Truncated  uint64 // records cut short (an unclosed quote, a SYSCALL without its last field); kept
 }
 
 // Defaults of the Assembler's limits.
@@ -131,6 +133,12 @@ type pending struct {
 
 type span struct{ start, end int32 }
 
+func (p *pending) warnf(format string, args ...any) {
+	if len(p.warnings) < 16 {
+		p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
+	}
+}
+
 func (p *pending) keep(b []byte) span {
 	s := span{int32(len(p.strs)), 0}
 	p.strs = append(p.strs, b...)
@@ -200,6 +208,12 @@ func (a *Assembler) PushRecord(r *Record) {
 		a.touch(p)
 	}
 	p.records++
+	if bytes.Count(r.Body, []byte{'"'})%2 != 0 {
+		// The kernel hex-encodes any value holding a quote, so an odd count
+		// means the line was cut inside a value.
+		a.stats.Truncated++
+		p.warnf("%s record cut short", r.Type)
+	}
 	switch r.Type {
 	case auparse.AUDIT_EOE:
 		a.complete(p)
@@ -211,6 +225,10 @@ func (a *Assembler) PushRecord(r *Record) {
 			a.complete(p)
 			p = a.start(key, ms)
 			p.records++
+		}
+		if !bytes.Contains(r.Body, []byte(" key=")) {
+			a.stats.Truncated++
+			p.warnf("SYSCALL record cut short (no key= field)")
 		}
 		p.syscall = true
 		a.syscall(p, r)

@@ -37,8 +37,8 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	res, err := replayPipeline(ctx, rep, stage, newLogger(stderr))
 	st := res.stats
 	fmt.Fprintf(stderr, "t1610d replay: %d lines, %d events, %d execs, %d container commands, %d alerts, %d records written; "+
-		"%d malformed lines skipped, %d sequence gaps, %d repeated serials, %d execs with warnings, %d events completed early (in-flight limit)\n",
+		"%d malformed lines skipped, %d records cut short, %d sequence gaps, %d repeated serials, %d execs with warnings, %d events completed early (in-flight limit)\n",
 		st.Lines, st.Events, st.Execs, res.n.container, res.n.alerts, res.n.written,
-		st.Malformed, st.Gaps, st.Duplicates, st.Damaged, st.Evicted)
+		st.Malformed, st.Truncated, st.Gaps, st.Duplicates, st.Damaged, st.Evicted)
 	return err
 }
