@@ -30,8 +30,9 @@ type flagSet struct {
 }
 
 // newFlagSet builds a table from specs: "rm" (boolean), "name=" (takes a
-// value), "pull?" (optional value, only with '='), with an optional shorthand
-// after the long name: "volume|v=", "tty|t".
+// value), "pull?" (optional value, only with '='), with aliases after the
+// long name: "volume|v=", "tty|t". A one-letter alias is a pflag shorthand
+// (-v); urfave/cli flags may have longer ones ("namespace|n|ns=").
 func newFlagSet(specs ...string) flagSet {
 	fs := flagSet{long: make(map[string]*flagSpec, len(specs)), short: make(map[byte]*flagSpec)}
 	for _, s := range specs {
@@ -42,20 +43,21 @@ func newFlagSet(specs ...string) flagSet {
 		case strings.HasSuffix(s, "?"):
 			sp.kind, s = optionalFlag, s[:len(s)-1]
 		}
-		if i := strings.IndexByte(s, '|'); i >= 0 {
-			if len(s) != i+2 {
+		names := strings.Split(s, "|")
+		sp.long = names[0]
+		for i, n := range names {
+			if n == "" {
 				panic("detect: bad flag spec " + s)
 			}
-			sp.short = s[i+1]
-			s = s[:i]
-		}
-		sp.long = s
-		if _, dup := fs.long[s]; dup {
-			panic("detect: duplicate flag spec " + s)
-		}
-		fs.long[s] = sp
-		if sp.short != 0 {
-			fs.short[sp.short] = sp
+			if len(n) == 1 && i > 0 {
+				sp.short = n[0]
+				fs.short[n[0]] = sp
+				continue
+			}
+			if _, dup := fs.long[n]; dup {
+				panic("detect: duplicate flag spec " + n)
+			}
+			fs.long[n] = sp
 		}
 	}
 	return fs
@@ -99,6 +101,54 @@ func (fs flagSet) parse(args []string, interspersed bool) parsedArgs {
 			i = fs.parseLong(&p, args, i)
 		default:
 			i = fs.parseShort(&p, args, i)
+		}
+	}
+	return p
+}
+
+// parseGo splits args the way Go's flag package does, which urfave/cli (ctr,
+// crictl) builds on: -flag and --flag alike, -flag=value, -flag value for
+// non-booleans, no combined shorthands; the first positional argument or "--"
+// ends the options.
+func (fs flagSet) parseGo(args []string) parsedArgs {
+	var p parsedArgs
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			p.args = append(p.args, args[i+1:]...)
+			return p
+		}
+		if len(a) < 2 || a[0] != '-' {
+			p.args = append(p.args, args[i:]...)
+			return p
+		}
+		name := a[1:]
+		if name[0] == '-' {
+			name = name[1:]
+		}
+		name, value, hasValue := strings.Cut(name, "=")
+		sp := fs.long[name]
+		if sp == nil && len(name) == 1 {
+			sp = fs.short[name[0]]
+		}
+		switch {
+		case name == "" || name[0] == '-' || name[0] == '=':
+			p.notef("bad flag syntax: %s", a)
+		case sp == nil:
+			p.notef("unknown flag %s taken as a boolean", a)
+			if !hasValue {
+				value = "true"
+			}
+			p.opts = append(p.opts, option{name: name, value: value, text: a, unknown: true})
+		case hasValue:
+			p.add(sp, value, a)
+		case sp.kind != requiredFlag:
+			p.add(sp, "true", a)
+		case i+1 < len(args):
+			i++
+			p.add(sp, args[i], a+" "+args[i])
+		default:
+			p.notef("flag needs an argument: %s", a)
 		}
 	}
 	return p
@@ -192,4 +242,49 @@ func (p *parsedArgs) notef(format string, args ...any) {
 	if len(p.notes) < 8 {
 		p.notes = append(p.notes, fmt.Sprintf(format, args...))
 	}
+}
+
+// join returns a table holding the flags of fs and of more; fs wins where
+// both define a name (a command's own flag shadows a persistent one).
+func join(fs flagSet, more ...flagSet) flagSet {
+	out := flagSet{long: make(map[string]*flagSpec), short: make(map[byte]*flagSpec)}
+	for i := len(more) - 1; i >= -1; i-- {
+		src := fs
+		if i >= 0 {
+			src = more[i]
+		}
+		for k, v := range src.long {
+			out.long[k] = v
+		}
+		for k, v := range src.short {
+			out.short[k] = v
+		}
+	}
+	return out
+}
+
+// command finds the subcommand in args as cobra does: skipping the flags
+// fs (the persistent ones) knows, with their values. It returns the
+// subcommand and the arguments without it, flags before it included.
+func (fs flagSet) command(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return "", nil
+		case len(a) < 2 || a[0] != '-':
+			rest := append(append([]string(nil), args[:i]...), args[i+1:]...)
+			return a, rest
+		case strings.Contains(a, "="):
+		case a[1] == '-':
+			if sp := fs.long[a[2:]]; sp != nil && sp.kind == requiredFlag {
+				i++
+			}
+		case len(a) == 2:
+			if sp := fs.short[a[1]]; sp != nil && sp.kind == requiredFlag {
+				i++
+			}
+		}
+	}
+	return "", nil
 }

@@ -20,7 +20,7 @@ func SecretName(name string) bool {
 		return false
 	case strings.HasPrefix(n, "AWS_"), n == "KUBECONFIG":
 		return true
-	case strings.HasSuffix(n, "_KEY"), strings.HasSuffix(n, "_PASS"), strings.HasSuffix(n, "_PWD") && n != "OLD_PWD":
+	case strings.HasSuffix(n, "_KEY"), strings.HasSuffix(n, "_PASS"), strings.HasSuffix(n, "_PWD") && n != "OLD_PWD" && n != "OLDPWD":
 		return true
 	}
 	for _, s := range [...]string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "APIKEY", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY"} {

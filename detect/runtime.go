@@ -25,52 +25,87 @@ func NewDetector(extraSensitive ...string) *Detector {
 	return d
 }
 
-// Alerts reports whether f scores at or above the threshold.
-func (d *Detector) Alerts(f *Finding) bool { return f != nil && f.Score >= d.Threshold }
+// Alerts reports whether f is an alert: it scores at or above the
+// threshold, or it deploys from a file that could not be read.
+func (d *Detector) Alerts(f *Finding) bool { return f != nil && (f.Score >= d.Threshold || f.Unread()) }
 
 // Command is one exec as the detector needs it.
 type Command struct {
 	Argv []string
 	Exe  string // the executed file, as the kernel names it; may be empty
 	Cwd  string // the working directory, for relative paths; may be empty
+	// Files reads the manifests and configs the command line names; nil
+	// means they are not read (the finding says so).
+	Files *FileReader
 }
 
 // Inspect recognises a container CLI by the basename of its executable or
-// of argv[0] (any case: /usr/bin/docker, ./docker/docker, DOCKER) and parses
+// of argv[0] (any case: /usr/bin/docker, ./docker/docker, DOCKER; a tool that
+// names itself kubectl in argv[0]; k3s kubectl, microk8s kubectl) and parses
 // its arguments as that CLI does. It returns nil for any other program,
 // wrappers such as sudo included: their child is the runtime's own exec.
 func (d *Detector) Inspect(c Command) *Finding {
-	rt := Runtime(c.Argv, c.Exe)
+	rt, args := Runtime(c.Argv, c.Exe)
 	if rt == "" {
 		return nil
 	}
 	f := &Finding{Runtime: rt}
-	var h hits
-	args := c.Argv
-	if len(args) > 0 {
-		args = args[1:]
+	if c.Files != nil {
+		f.ReadAt = c.Files.When
 	}
+	var h hits
 	switch rt {
 	case "docker", "podman", "nerdctl":
 		d.dockerFamily(cliOf(rt), args, c.Cwd, f, &h)
+	case "kubectl", "oc":
+		d.kubectl(&c, args, f, &h)
+	case "ctr":
+		d.ctr(args, c.Cwd, f, &h)
 	}
 	h.score(&d.Weights, f)
 	return f
 }
 
 // runtimeNames are the container CLIs Inspect recognises.
-var runtimeNames = [...]string{"docker", "podman", "nerdctl"}
+var runtimeNames = [...]string{"docker", "podman", "nerdctl", "kubectl", "oc", "ctr"}
 
-// Runtime returns the container CLI a command line runs, or "". The
-// executable's basename wins over argv[0]'s when both name a runtime.
-func Runtime(argv []string, exe string) string {
+// multiCall are binaries that run a runtime CLI named by their first
+// argument: k3s kubectl, k3s ctr, microk8s kubectl.
+var multiCall = [...]string{"k3s", "microk8s", "k0s", "rke2"}
+
+// Runtime returns the container CLI a command line runs and the arguments
+// that CLI parses, or "" for any other program. The executable's basename
+// wins over argv[0]'s when it names a runtime; a multi-call binary (k3s)
+// dispatches on argv[0] (a kubectl symlink) or on argv[1] (k3s kubectl).
+func Runtime(argv []string, exe string) (string, []string) {
+	args := argv
+	if len(args) > 0 {
+		args = args[1:]
+	}
 	if rt := runtimeName(exe); rt != "" {
-		return rt
+		return rt, args
 	}
-	if len(argv) > 0 {
-		return runtimeName(argv[0])
+	if len(argv) == 0 {
+		return "", nil
 	}
-	return ""
+	if rt := runtimeName(argv[0]); rt != "" {
+		return rt, args
+	}
+	base := strings.ToLower(path.Base(argv[0]))
+	for _, m := range multiCall {
+		if base == m && len(argv) > 1 {
+			if rt := runtimeName(argv[1]); rt != "" && !strings.Contains(argv[1], "/") {
+				return rt, argv[2:]
+			}
+		}
+		// microk8s.kubectl, the snap's alias
+		if rest, ok := strings.CutPrefix(base, m+"."); ok {
+			if rt := runtimeName(rest); rt != "" {
+				return rt, args
+			}
+		}
+	}
+	return "", nil
 }
 
 func runtimeName(p string) string {

@@ -87,6 +87,22 @@ type Finding struct {
 	Flags   []Flag // in category order; each category once
 	Score   int    // the sum of the weights of Flags
 	Notes   []string
+	// Manifests are the files the command line names that were inspected
+	// (kubectl apply -f, crictl run, compose -f), read or not; ReadAt says
+	// when they were read ("event" or "replay").
+	Manifests []ManifestRead
+	ReadAt    string
+}
+
+// Unread reports whether a file the command line deploys from could not be
+// read: its danger is unknown, so the finding is reported whatever its score.
+func (f *Finding) Unread() bool {
+	for _, m := range f.Manifests {
+		if !m.Read {
+			return true
+		}
+	}
+	return false
 }
 
 // SuspiciousFlags formats the categories as the seed rule does:

@@ -43,9 +43,10 @@ type Native struct {
 	Flags            []NativeFlag
 	Process          NativeProcess
 	Audit            NativeAudit
-	Suppressed       string   `json:",omitempty"`
-	Notes            []string `json:",omitempty"`
-	Warnings         []string `json:",omitempty"`
+	Manifest         *NativeManifest `json:",omitempty"`
+	Suppressed       string          `json:",omitempty"`
+	Notes            []string        `json:",omitempty"`
+	Warnings         []string        `json:",omitempty"`
 }
 
 // NativeFlag is one category that fired.
@@ -67,6 +68,35 @@ type NativeAudit struct {
 	Node     string
 	Sequence uint64
 	Key      string
+}
+
+// NativeManifest says which files named on the command line were inspected
+// and whether they could be read. Path and Reason are those of the first file
+// that could not be read, else of the first file; Files lists them all when
+// there are several.
+type NativeManifest struct {
+	Path   string
+	Read   bool
+	Reason string                `json:",omitempty"`
+	ReadAt string                // "event" (read when the exec was seen) or "replay" (read later)
+	Files  []detect.ManifestRead `json:",omitempty"`
+}
+
+func newManifest(f *detect.Finding) *NativeManifest {
+	if len(f.Manifests) == 0 {
+		return nil
+	}
+	m := &NativeManifest{Path: f.Manifests[0].Path, Read: true, ReadAt: f.ReadAt}
+	for _, r := range f.Manifests {
+		if !r.Read {
+			m.Path, m.Read, m.Reason = r.Path, false, r.Reason
+			break
+		}
+	}
+	if len(f.Manifests) > 1 {
+		m.Files = f.Manifests
+	}
+	return m
 }
 
 // Technique is MITRE ATT&CK's Deploy Container.
@@ -109,6 +139,7 @@ func NewNative(e *Event) *Native {
 		n.Runtime = f.Runtime
 		n.Action = f.Action
 		n.Notes = f.Notes
+		n.Manifest = newManifest(f)
 		for _, fl := range f.Flags {
 			n.Flags = append(n.Flags, NativeFlag{Category: fl.Category.String(), Weight: fl.Weight, Evidence: fl.Evidence})
 		}

@@ -22,7 +22,8 @@ type explanation struct {
 	Alert           bool
 	SuspiciousFlags string
 	Flags           []output.NativeFlag
-	Notes           []string `json:",omitempty"`
+	Manifests       []detect.ManifestRead `json:",omitempty"`
+	Notes           []string              `json:",omitempty"`
 }
 
 func runExplain(args []string, stdout, stderr io.Writer) error {
@@ -38,11 +39,13 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	det := detect.NewDetector()
 	cwd, _ := os.Getwd()
 	inner := detect.Unwrap(argv)
-	f := det.Inspect(detect.Command{Argv: inner, Cwd: cwd})
+	files := &detect.FileReader{FS: os.DirFS("/"), MaxSize: detect.DefaultMaxManifest, When: "explain"}
+	f := det.Inspect(detect.Command{Argv: inner, Cwd: cwd, Files: files})
 	x := explanation{CommandLine: output.CommandLine(argv), Threshold: det.Threshold, Flags: []output.NativeFlag{}}
 	if f != nil {
 		x.Runtime, x.Action, x.ContainerImage = f.Runtime, f.Action, detect.RedactString(f.Image)
 		x.RiskScore, x.Alert, x.SuspiciousFlags, x.Notes = f.Score, det.Alerts(f), f.SuspiciousFlags(), f.Notes
+		x.Manifests = f.Manifests
 		for _, fl := range f.Flags {
 			x.Flags = append(x.Flags, output.NativeFlag{Category: fl.Category.String(), Weight: fl.Weight, Evidence: fl.Evidence})
 		}
@@ -72,6 +75,13 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	for _, fl := range x.Flags {
 		fmt.Fprintf(&b, "  %-16s +%-3d %s\n", "["+fl.Category+"]", fl.Weight, strings.Join(fl.Evidence, ", "))
 	}
+	for _, m := range x.Manifests {
+		if m.Read {
+			fmt.Fprintf(&b, "read:     %s\n", m.Path)
+		} else {
+			fmt.Fprintf(&b, "unread:   %s: %s\n", m.Path, m.Reason)
+		}
+	}
 	for _, n := range x.Notes {
 		fmt.Fprintf(&b, "note:     %s\n", n)
 	}
@@ -86,4 +96,4 @@ func orNone(s string) string {
 	return s
 }
 
-func runtimeList() []string { return []string{"docker", "podman", "nerdctl"} }
+func runtimeList() []string { return []string{"docker", "podman", "nerdctl", "kubectl", "oc", "ctr"} }

@@ -47,6 +47,7 @@ type counts struct {
 // order, so the process table learns in order.
 type detectStage struct {
 	det   *detect.Detector
+	files *detect.FileReader
 	procs *auditd.ProcTable
 	mode  eventMode
 	host  string
@@ -57,7 +58,7 @@ type detectStage struct {
 
 func (s *detectStage) handle(x *auditd.Exec) error {
 	parent, hasParent := s.procs.Observe(x)
-	f := s.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd})
+	f := s.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: s.files})
 	alert := s.det.Alerts(f)
 	if f != nil {
 		s.n.container++

@@ -28,6 +28,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	host, _ := os.Hostname()
 	stage := &detectStage{
 		det:   detect.NewDetector(),
+		files: &detect.FileReader{FS: os.DirFS("/"), MaxSize: detect.DefaultMaxManifest, When: "replay"},
 		procs: auditd.NewProcTable(auditd.DefaultProcTableSize, auditd.DefaultProcMaxAge),
 		mode:  mode,
 		host:  host,
