@@ -53,7 +53,8 @@ func cliOf(rt string) *dockerCLI {
 
 // dockerFamily parses the arguments (argv without argv[0]) of a docker,
 // podman or nerdctl command line.
-func (d *Detector) dockerFamily(cli *dockerCLI, args []string, cwd string, f *Finding, h *hits) {
+func (d *Detector) dockerFamily(c *Command, cli *dockerCLI, args []string, f *Finding, h *hits) {
+	cwd := c.Cwd
 	g := cli.global.parse(args, false)
 	f.Notes = append(f.Notes, g.notes...)
 	for _, o := range g.opts {
@@ -73,6 +74,13 @@ func (d *Detector) dockerFamily(cli *dockerCLI, args []string, cwd string, f *Fi
 		p = cli.run.parse(rest, false)
 	case sub == "exec":
 		p = cli.exec.parse(rest, false)
+	case sub == "compose":
+		d.compose(c, cli.name+" compose", rest, f, h)
+		return
+	case cli == podmanCmd && (sub == "kube" || sub == "play") && len(rest) > 0 && (rest[0] == "play" || rest[0] == "kube"):
+		f.Action = "kube play"
+		d.kubePlay(c, rest[1:], f, h)
+		return
 	case sub == "service" && cli.service.long != nil && len(rest) > 0 && rest[0] == "create":
 		f.Action = "service create"
 		p = cli.service.parse(rest[1:], false)

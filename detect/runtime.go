@@ -37,6 +37,10 @@ type Command struct {
 	// Files reads the manifests and configs the command line names; nil
 	// means they are not read (the finding says so).
 	Files *FileReader
+	// ParentExe is the parent's executable, when known: a compose provider
+	// run by docker or podman for the same action is scored once, at the
+	// parent's exec.
+	ParentExe string
 }
 
 // Inspect recognises a container CLI by the basename of its executable or
@@ -56,18 +60,22 @@ func (d *Detector) Inspect(c Command) *Finding {
 	var h hits
 	switch rt {
 	case "docker", "podman", "nerdctl":
-		d.dockerFamily(cliOf(rt), args, c.Cwd, f, &h)
+		d.dockerFamily(&c, cliOf(rt), args, f, &h)
 	case "kubectl", "oc":
 		d.kubectl(&c, args, f, &h)
 	case "ctr":
 		d.ctr(args, c.Cwd, f, &h)
+	case "crictl":
+		d.crictl(&c, args, f, &h)
+	case "docker-compose", "podman-compose":
+		d.composeCLI(&c, args, f, &h)
 	}
 	h.score(&d.Weights, f)
 	return f
 }
 
 // runtimeNames are the container CLIs Inspect recognises.
-var runtimeNames = [...]string{"docker", "podman", "nerdctl", "kubectl", "oc", "ctr"}
+var runtimeNames = [...]string{"docker", "podman", "nerdctl", "kubectl", "oc", "ctr", "crictl", "docker-compose", "podman-compose"}
 
 // multiCall are binaries that run a runtime CLI named by their first
 // argument: k3s kubectl, k3s ctr, microk8s kubectl.

@@ -58,7 +58,7 @@ type detectStage struct {
 
 func (s *detectStage) handle(x *auditd.Exec) error {
 	parent, hasParent := s.procs.Observe(x)
-	f := s.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: s.files})
+	f := s.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: s.files, ParentExe: parent.Exe})
 	alert := s.det.Alerts(f)
 	if f != nil {
 		s.n.container++
