@@ -32,7 +32,7 @@ func (d *Detector) ctr(args []string, cwd string, f *Finding, h *hits) {
 	f.Notes = append(f.Notes, p.notes...)
 	rootfs := false
 	for _, o := range p.opts {
-		ev := RedactString(o.text)
+		ev := d.redact(o.text)
 		switch o.name {
 		case "privileged", "privileged-without-host-devices":
 			if o.value == "true" {

@@ -124,14 +124,14 @@ func (d *Detector) globalOption(o option, f *Finding) {
 	switch o.name {
 	case "host", "url", "connection", "context", "remote", "address":
 		if o.value != "" && o.value != "false" {
-			f.Notes = append(f.Notes, "daemon: "+RedactString(o.text))
+			f.Notes = append(f.Notes, "daemon: "+d.redact(o.text))
 		}
 	}
 }
 
 // containerOption scores one option of run, create, exec or service create.
 func (d *Detector) containerOption(o option, cwd string, f *Finding, h *hits) {
-	ev := RedactString(o.text)
+	ev := d.redact(o.text)
 	v := o.value
 	switch o.name {
 	case "privileged":
@@ -195,7 +195,7 @@ func (d *Detector) containerOption(o option, cwd string, f *Finding, h *hits) {
 		}
 	case "env":
 		name, _, _ := strings.Cut(v, "=")
-		if SecretName(name) {
+		if d.secretName(name) {
 			h.add(EnvSecret, ev)
 		}
 	case "env-file":

@@ -44,7 +44,7 @@ func (d *Detector) kubectl(c *Command, args []string, f *Finding, h *hits) {
 
 func (d *Detector) kubectlRun(p parsedArgs, f *Finding, h *hits) {
 	for _, o := range p.opts {
-		ev := RedactString(o.text)
+		ev := d.redact(o.text)
 		switch o.name {
 		case "image":
 			f.Image = o.value
@@ -53,7 +53,7 @@ func (d *Detector) kubectlRun(p parsedArgs, f *Finding, h *hits) {
 				h.add(Privileged, ev)
 			}
 		case "env":
-			if name, _, _ := strings.Cut(o.value, "="); SecretName(name) {
+			if name, _, _ := strings.Cut(o.value, "="); d.secretName(name) {
 				h.add(EnvSecret, ev)
 			}
 		case "overrides":
@@ -141,8 +141,8 @@ func (d *Detector) kubectlDebugCmd(c *Command, p parsedArgs, f *Finding, h *hits
 		case "profile":
 			profile, profileText = o.value, o.text
 		case "env":
-			if name, _, _ := strings.Cut(o.value, "="); SecretName(name) {
-				h.add(EnvSecret, RedactString(o.text))
+			if name, _, _ := strings.Cut(o.value, "="); d.secretName(name) {
+				h.add(EnvSecret, d.redact(o.text))
 			}
 		case "custom":
 			d.debugCustom(c, o, f, h)
@@ -202,7 +202,7 @@ func (d *Detector) debugCustom(c *Command, o option, f *Finding, h *hits) {
 		return
 	}
 	ev := func(field string, v any) string {
-		return RedactString(fmt.Sprintf("--custom %s: %s: %v", o.value, field, v))
+		return d.redact(fmt.Sprintf("--custom %s: %s: %v", o.value, field, v))
 	}
 	d.securityContext(mapAt(ctr, "securityContext"), ev, "securityContext", false, h)
 }
@@ -234,7 +234,7 @@ func (d *Detector) kubectlFile(c *Command, v string, recursive bool, f *Finding,
 		f.Manifests = append(f.Manifests, ManifestRead{Path: "-", Reason: "read from standard input: not visible to t1610d"})
 		return
 	case strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://"):
-		f.Manifests = append(f.Manifests, ManifestRead{Path: RedactString(v), Reason: "a URL: t1610d does not fetch it"})
+		f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(v), Reason: "a URL: t1610d does not fetch it"})
 		return
 	}
 	p := resolve(v, c.Cwd)
@@ -260,7 +260,7 @@ func (d *Detector) kubectlFile(c *Command, v string, recursive bool, f *Finding,
 // and generators are not applied: the note says so.
 func (d *Detector) kustomization(c *Command, dir string, f *Finding, h *hits) {
 	if strings.Contains(dir, "://") {
-		f.Manifests = append(f.Manifests, ManifestRead{Path: RedactString(dir), Reason: "a remote kustomization: t1610d does not fetch it"})
+		f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(dir), Reason: "a remote kustomization: t1610d does not fetch it"})
 		return
 	}
 	base := resolve(dir, c.Cwd)
@@ -289,7 +289,7 @@ func (d *Detector) kustomization(c *Command, dir string, f *Finding, h *hits) {
 	f.Notes = append(f.Notes, "kustomize: resources scored as written; patches and generators not applied")
 	for _, r := range append(k.Resources, k.Bases...) {
 		if strings.Contains(r, "://") {
-			f.Manifests = append(f.Manifests, ManifestRead{Path: RedactString(r), Reason: "a remote resource: t1610d does not fetch it"})
+			f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(r), Reason: "a remote resource: t1610d does not fetch it"})
 			continue
 		}
 		rp := path.Join(base, r)

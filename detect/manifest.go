@@ -192,7 +192,7 @@ func (d *Detector) podSpec(spec map[string]any, doc, at string, f *Finding, h *h
 		return
 	}
 	ev := func(field string, v any) string {
-		return RedactString(fmt.Sprintf("%s: %s.%s: %v", doc, at, field, v))
+		return d.redact(fmt.Sprintf("%s: %s.%s: %v", doc, at, field, v))
 	}
 	for _, ns := range []struct {
 		field string
@@ -230,7 +230,7 @@ func (d *Detector) podSpec(spec map[string]any, doc, at string, f *Finding, h *h
 			for j, e := range sliceAt(ctr, "env") {
 				env, _ := e.(map[string]any)
 				name, _ := env["name"].(string)
-				if name != "" && SecretName(name) {
+				if name != "" && d.secretName(name) {
 					if v, ok := env["value"].(string); ok && v != "" {
 						h.add(EnvSecret, ev(fmt.Sprintf("%s.env[%d]", at, j), name+"="+Redacted))
 					}

@@ -8,6 +8,40 @@ import (
 // of evidence.
 const Redacted = "[REDACTED]"
 
+// Secrets decides which names are credentials: SecretName's patterns and
+// extra globs (upper case, * for any run of characters). The nil *Secrets
+// uses the default patterns only.
+type Secrets struct {
+	extra []string
+}
+
+// NewSecrets returns the default patterns plus extra globs such as
+// "*_CERT" or "VAULT_*", matched without regard to case.
+func NewSecrets(extra ...string) *Secrets {
+	s := &Secrets{}
+	for _, e := range extra {
+		s.extra = append(s.extra, strings.ToUpper(e))
+	}
+	return s
+}
+
+// Name reports whether name looks like a credential.
+func (s *Secrets) Name(name string) bool {
+	if SecretName(name) {
+		return true
+	}
+	if s == nil {
+		return false
+	}
+	n := strings.ToUpper(name)
+	for _, g := range s.extra {
+		if globMatch(g, n) {
+			return true
+		}
+	}
+	return false
+}
+
 // SecretName reports whether an environment variable or flag name looks like
 // a credential: AWS_*, *TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,
 // *API_KEY*, *ACCESS_KEY*, *PRIVATE_KEY*, *_KEY, *_PASS, KUBECONFIG. Any case;
@@ -34,7 +68,7 @@ func SecretName(name string) bool {
 // secretFlag reports whether a long flag (without its dashes) takes a
 // credential as its value: --token, --password, --registration-token,
 // --client-secret, but not --password-stdin or --token-file.
-func secretFlag(name string) bool {
+func (s *Secrets) secretFlag(name string) bool {
 	n := strings.ToLower(name)
 	for _, s := range [...]string{"-stdin", "-file", "-path", "-dir", "-env", "-ttl"} {
 		if strings.HasSuffix(n, s) {
@@ -44,7 +78,7 @@ func secretFlag(name string) bool {
 	if n == "kubeconfig" {
 		return false
 	}
-	return SecretName(n) || n == "pass" || n == "auth"
+	return s.Name(n) || n == "pass" || n == "auth"
 }
 
 // RedactArgs returns argv with every credential replaced by [REDACTED]:
@@ -53,7 +87,10 @@ func secretFlag(name string) bool {
 // -eNAME=VALUE), the value of --token, --password and the like, -p of a login
 // command, the password of user:pass@ in URLs, and Authorization: header
 // values. It returns argv itself when there was nothing to redact.
-func RedactArgs(argv []string) []string {
+func RedactArgs(argv []string) []string { return (*Secrets)(nil).Args(argv) }
+
+// Args redacts argv as RedactArgs does, with s's patterns.
+func (s *Secrets) Args(argv []string) []string {
 	var out []string
 	set := func(i int, s string) {
 		if out == nil {
@@ -63,13 +100,13 @@ func RedactArgs(argv []string) []string {
 	}
 	login := false
 	for i, a := range argv {
-		if r := redactText(a); r != a {
+		if r := s.redactText(a); r != a {
 			set(i, r)
 		}
 		if a == "login" {
 			login = true
 		}
-		if i+1 < len(argv) && valueIsSecret(a, login) {
+		if i+1 < len(argv) && s.valueIsSecret(a, login) {
 			set(i+1, Redacted)
 		}
 		if login && strings.HasPrefix(a, "-p") && len(a) > 2 && !strings.HasPrefix(a, "--") {
@@ -84,21 +121,24 @@ func RedactArgs(argv []string) []string {
 
 // RedactString redacts a free-text command line or piece of evidence as
 // RedactArgs redacts an argument.
-func RedactString(s string) string { return redactText(s) }
+func RedactString(text string) string { return (*Secrets)(nil).redactText(text) }
+
+// String redacts text as RedactString does, with s's patterns.
+func (s *Secrets) String(text string) string { return s.redactText(text) }
 
 // valueIsSecret reports whether the word after w is a credential: w is
 // --token, --password, ... without '=', or -p of a login command.
-func valueIsSecret(w string, login bool) bool {
+func (s *Secrets) valueIsSecret(w string, login bool) bool {
 	if strings.HasPrefix(w, "--") && !strings.Contains(w, "=") {
-		return secretFlag(w[2:])
+		return s.secretFlag(w[2:])
 	}
 	return login && w == "-p"
 }
 
 // redactText redacts inside one argument, word by word.
-func redactText(s string) string {
-	if !strings.ContainsAny(s, "=:") {
-		return s
+func (s *Secrets) redactText(text string) string {
+	if !strings.ContainsAny(text, "=:") {
+		return text
 	}
 	var b strings.Builder
 	changed := false
@@ -106,21 +146,21 @@ func redactText(s string) string {
 	prevSecret := false
 	auth := 0 // 1: after "Authorization:", 2: after its scheme
 	i := 0
-	for i < len(s) {
+	for i < len(text) {
 		// Copy separators.
 		j := i
-		for j < len(s) && isSpace(s[j]) {
+		for j < len(text) && isSpace(text[j]) {
 			j++
 		}
-		b.WriteString(s[i:j])
-		if j >= len(s) {
+		b.WriteString(text[i:j])
+		if j >= len(text) {
 			break
 		}
 		k := j
-		for k < len(s) && !isSpace(s[k]) {
+		for k < len(text) && !isSpace(text[k]) {
 			k++
 		}
-		w := s[j:k]
+		w := text[j:k]
 		r := w
 		switch {
 		case prevSecret:
@@ -132,12 +172,12 @@ func redactText(s string) string {
 			r = redactWordValue(w)
 			auth = 0
 		default:
-			r = redactWord(w)
+			r = s.redactWord(w)
 			if strings.EqualFold(strings.Trim(w, `"'`), "authorization:") {
 				auth = 1
 			}
 		}
-		prevSecret = valueIsSecret(strings.TrimLeft(w, `"'`), login)
+		prevSecret = s.valueIsSecret(strings.TrimLeft(w, `"'`), login)
 		if w == "login" {
 			login = true
 		}
@@ -148,7 +188,7 @@ func redactText(s string) string {
 		i = k
 	}
 	if !changed {
-		return s
+		return text
 	}
 	return b.String()
 }
@@ -173,7 +213,7 @@ func redactWordValue(w string) string {
 
 // redactWord redacts NAME=VALUE, --flag=VALUE, URL passwords and
 // "Authorization:VALUE" inside one whitespace-free word.
-func redactWord(w string) string {
+func (s *Secrets) redactWord(w string) string {
 	out := w
 	if strings.Contains(w, "://") {
 		out = redactURLs(out)
@@ -192,13 +232,13 @@ func redactWord(w string) string {
 			start--
 		}
 		name := out[start:i]
-		secret := SecretName(strings.TrimLeft(name, "-"))
+		secret := s.Name(strings.TrimLeft(name, "-"))
 		if !secret && start > 0 && out[start-1] == '-' && len(name) > 1 && !strings.HasPrefix(name, "-") {
 			// -eNAME=VALUE: a shorthand with its value attached.
-			secret = SecretName(name[1:])
+			secret = s.Name(name[1:])
 		}
 		if strings.HasPrefix(name, "--") {
-			secret = secretFlag(name[2:])
+			secret = s.secretFlag(name[2:])
 		}
 		if !secret {
 			continue
@@ -264,4 +304,36 @@ func redactURLs(w string) string {
 	}
 	b.WriteString(w[last:])
 	return b.String()
+}
+
+// globMatch reports whether name matches pattern, where * matches any run
+// of characters ('/' included) and ? any one.
+func globMatch(pattern, name string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for len(pattern) > 0 && pattern[0] == '*' {
+				pattern = pattern[1:]
+			}
+			if pattern == "" {
+				return true
+			}
+			for i := 0; i <= len(name); i++ {
+				if globMatch(pattern, name[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if name == "" {
+				return false
+			}
+		default:
+			if name == "" || name[0] != pattern[0] {
+				return false
+			}
+		}
+		pattern, name = pattern[1:], name[1:]
+	}
+	return name == ""
 }

@@ -13,21 +13,53 @@ type Detector struct {
 	Weights Weights
 	// Threshold is the score at which a finding is an alert.
 	Threshold int
+	// AlertUnread makes a finding whose deployment file could not be read
+	// an alert whatever its score (the default): its danger is unknown.
+	AlertUnread bool
 
-	paths hostPaths
+	paths   hostPaths
+	secrets *Secrets
 }
 
-// NewDetector returns a Detector with the default weights, threshold and
-// sensitive paths, and extra sensitive host paths added to those.
-func NewDetector(extraSensitive ...string) *Detector {
-	d := &Detector{Weights: DefaultWeights, Threshold: DefaultThreshold}
-	d.paths.sensitive = append(append([]string(nil), DefaultSensitivePaths...), extraSensitive...)
+// NewDetector returns a Detector with the default weights, threshold,
+// sensitive paths and secret names.
+func NewDetector() *Detector {
+	d := &Detector{Weights: DefaultWeights, Threshold: DefaultThreshold, AlertUnread: true, secrets: NewSecrets()}
+	d.paths.sensitive = append([]string(nil), DefaultSensitivePaths...)
 	return d
 }
 
+// AddSensitivePaths adds host paths whose bind mount fires HOST_MOUNT. Call
+// it while setting the Detector up, before it is shared.
+func (d *Detector) AddSensitivePaths(paths ...string) {
+	for _, p := range paths {
+		d.paths.sensitive = append(d.paths.sensitive, path.Clean(p))
+	}
+}
+
+// AddSecretNames adds globs ("VAULT_*", "*_CERT") of environment variable
+// names that fire ENV_SECRET and are redacted. Call it while setting the
+// Detector up, before it is shared.
+func (d *Detector) AddSecretNames(globs ...string) {
+	d.secrets = NewSecrets(append(d.secrets.extra, globs...)...)
+}
+
+// Secrets returns the detector's secret patterns, for redacting what is
+// emitted with the same rules.
+func (d *Detector) Secrets() *Secrets { return d.secrets }
+
+// redact redacts a piece of evidence or a note.
+func (d *Detector) redact(s string) string { return d.secrets.String(s) }
+
+// secretName reports whether an environment variable name is a credential.
+func (d *Detector) secretName(n string) bool { return d.secrets.Name(n) }
+
 // Alerts reports whether f is an alert: it scores at or above the
-// threshold, or it deploys from a file that could not be read.
-func (d *Detector) Alerts(f *Finding) bool { return f != nil && (f.Score >= d.Threshold || f.Unread()) }
+// threshold, or (with AlertUnread) it deploys from a file that could not be
+// read.
+func (d *Detector) Alerts(f *Finding) bool {
+	return f != nil && (f.Score >= d.Threshold || (d.AlertUnread && f.Unread()))
+}
 
 // Command is one exec as the detector needs it.
 type Command struct {

@@ -18,6 +18,7 @@ type Event struct {
 	Finding    *detect.Finding // nil for a program that is not a container CLI
 	Host       string          // DeviceName when the records carry no node=
 	Suppressed string          // the allow rule that suppressed it, if any
+	Secrets    *detect.Secrets // what to redact; nil for the default patterns
 }
 
 // Native is the native alert record: the seed rule's twelve fields first,
@@ -114,8 +115,8 @@ func NewNative(e *Event) *Native {
 		DeviceName:         host,
 		AccountName:        x.User,
 		AccountDomain:      host,
-		FileName:           programName(x.Exe, x.Argv),
-		ProcessCommandLine: CommandLine(x.Argv),
+		FileName:           ProgramName(x.Exe, x.Argv),
+		ProcessCommandLine: CommandLine(e.Secrets, x.Argv),
 		LoginAccountName:   x.LoginUser,
 		Technique:          Technique,
 		Flags:              []NativeFlag{},
@@ -128,12 +129,12 @@ func NewNative(e *Event) *Native {
 		Warnings:   x.Warnings,
 	}
 	if e.HasParent {
-		n.InitiatingProcessFileName = programName(e.Parent.Exe, e.Parent.Argv)
-		n.InitiatingProcessCommandLine = CommandLine(e.Parent.Argv)
+		n.InitiatingProcessFileName = ProgramName(e.Parent.Exe, e.Parent.Argv)
+		n.InitiatingProcessCommandLine = CommandLine(e.Secrets, e.Parent.Argv)
 		n.InitiatingProcessAccountName = e.Parent.User
 	}
 	if f := e.Finding; f != nil {
-		n.ContainerImage = detect.RedactString(f.Image)
+		n.ContainerImage = e.Secrets.String(f.Image)
 		n.SuspiciousFlags = f.SuspiciousFlags()
 		n.RiskScore = f.Score
 		n.Runtime = f.Runtime
@@ -157,9 +158,9 @@ func AppendNative(dst []byte, e *Event) ([]byte, error) {
 	return append(dst, '\n'), nil
 }
 
-// programName is the basename of the executed file, or of argv[0] when the
+// ProgramName is the basename of the executed file, or of argv[0] when the
 // kernel did not name it.
-func programName(exe string, argv []string) string {
+func ProgramName(exe string, argv []string) string {
 	if exe != "" {
 		return path.Base(exe)
 	}
@@ -170,9 +171,9 @@ func programName(exe string, argv []string) string {
 }
 
 // CommandLine joins argv the way a POSIX shell would need it typed, each
-// argument quoted only where needed, with secrets redacted.
-func CommandLine(argv []string) string {
-	argv = detect.RedactArgs(argv)
+// argument quoted only where needed, with the secrets s knows redacted.
+func CommandLine(s *detect.Secrets, argv []string) string {
+	argv = s.Args(argv)
 	var b strings.Builder
 	for i, a := range argv {
 		if i > 0 {

@@ -19,9 +19,12 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 const usage = `usage: t1610d COMMAND [flags]
 
 commands:
-  replay  [--events alerts|container|all] [PATH ...]   turn audit logs into alerts (stdout)
-  explain [--json] -- ARGV ...                         score one command line and say why
-  version                                              print the version
+  replay       [--config FILE] [--events alerts|container|all] [PATH ...]
+                                   turn audit logs into alerts (stdout)
+  explain      [--config FILE] [--json] -- ARGV ...
+                                   score one command line and say why
+  check-config [--config FILE]     validate a config offline: exit 0, or 2 with the reason
+  version                          print the version
 
 PATH is a file (plain or gzip), a directory as auditd rotates it
 (audit.log.N ... audit.log, oldest first), or - for stdin (the default).
@@ -38,6 +41,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReplay(ctx, args[1:], stdin, stdout, stderr)
 	case "explain":
 		return runExplain(args[1:], stdout, stderr)
+	case "check-config":
+		return runCheckConfig(args[1:], stdout, stderr)
 	case "version", "--version":
 		return runVersion(stdout)
 	case "help", "-h", "--help":

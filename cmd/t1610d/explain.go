@@ -29,6 +29,7 @@ type explanation struct {
 func runExplain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("explain", stderr)
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
+	cfgPath := fs.String("config", "", "config file (default: the built-in defaults)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,14 +37,17 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	if len(argv) == 0 {
 		return usagef("explain: no command line given (t1610d explain -- docker run ...)")
 	}
-	det := detect.NewDetector()
+	set, err := loadSettings(*cfgPath, "explain")
+	if err != nil {
+		return err
+	}
+	det := set.det
 	cwd, _ := os.Getwd()
 	inner := detect.Unwrap(argv)
-	files := &detect.FileReader{FS: os.DirFS("/"), MaxSize: detect.DefaultMaxManifest, When: "explain"}
-	f := det.Inspect(detect.Command{Argv: inner, Cwd: cwd, Files: files})
-	x := explanation{CommandLine: output.CommandLine(argv), Threshold: det.Threshold, Flags: []output.NativeFlag{}}
+	f := det.Inspect(detect.Command{Argv: inner, Cwd: cwd, Files: set.files})
+	x := explanation{CommandLine: output.CommandLine(det.Secrets(), argv), Threshold: det.Threshold, Flags: []output.NativeFlag{}}
 	if f != nil {
-		x.Runtime, x.Action, x.ContainerImage = f.Runtime, f.Action, detect.RedactString(f.Image)
+		x.Runtime, x.Action, x.ContainerImage = f.Runtime, f.Action, det.Secrets().String(f.Image)
 		x.RiskScore, x.Alert, x.SuspiciousFlags, x.Notes = f.Score, det.Alerts(f), f.SuspiciousFlags(), f.Notes
 		x.Manifests = f.Manifests
 		for _, fl := range f.Flags {
@@ -59,11 +63,11 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(&b, "command:  %s\n", x.CommandLine)
 	if f == nil {
 		fmt.Fprintf(&b, "not a container CLI that t1610d knows (%s): score 0\n", strings.Join(runtimeList(), ", "))
-		_, err := io.WriteString(stdout, b.String())
+		_, err = io.WriteString(stdout, b.String())
 		return err
 	}
 	if len(inner) != len(argv) {
-		fmt.Fprintf(&b, "runs:     %s\n", output.CommandLine(inner))
+		fmt.Fprintf(&b, "runs:     %s\n", output.CommandLine(det.Secrets(), inner))
 	}
 	fmt.Fprintf(&b, "runtime:  %s\naction:   %s\n", x.Runtime, orNone(x.Action))
 	fmt.Fprintf(&b, "image:    %s\n", orNone(x.ContainerImage))
@@ -85,7 +89,7 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	for _, n := range x.Notes {
 		fmt.Fprintf(&b, "note:     %s\n", n)
 	}
-	_, err := io.WriteString(stdout, b.String())
+	_, err = io.WriteString(stdout, b.String())
 	return err
 }
 

@@ -38,7 +38,7 @@ func parseEventMode(s string) (eventMode, error) {
 
 // counts is what the detection stage saw.
 type counts struct {
-	container, alerts, written uint64
+	container, alerts, suppressed, written uint64
 }
 
 // detectStage is the pipeline after the assembler: it names each exec's
@@ -47,6 +47,7 @@ type counts struct {
 // order, so the process table learns in order.
 type detectStage struct {
 	det   *detect.Detector
+	allow detect.Allowlist
 	files *detect.FileReader
 	procs *auditd.ProcTable
 	mode  eventMode
@@ -60,8 +61,22 @@ func (s *detectStage) handle(x *auditd.Exec) error {
 	parent, hasParent := s.procs.Observe(x)
 	f := s.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: s.files, ParentExe: parent.Exe})
 	alert := s.det.Alerts(f)
+	suppressed := ""
 	if f != nil {
 		s.n.container++
+	}
+	if alert && len(s.allow) > 0 {
+		sub := detect.Subject{Image: f.Image, User: x.User, Host: x.Node, Runtime: f.Runtime}
+		if sub.Host == "" {
+			sub.Host = s.host
+		}
+		if hasParent {
+			sub.Parent = output.ProgramName(parent.Exe, parent.Argv)
+		}
+		if suppressed = s.allow.Match(f, sub); suppressed != "" {
+			alert = false
+			s.n.suppressed++
+		}
 	}
 	if alert {
 		s.n.alerts++
@@ -72,7 +87,8 @@ func (s *detectStage) handle(x *auditd.Exec) error {
 	case s.mode == eventsContainer && f == nil:
 		return nil
 	}
-	ev := output.Event{Exec: x, Parent: parent, HasParent: hasParent, Finding: f, Host: s.host}
+	ev := output.Event{Exec: x, Parent: parent, HasParent: hasParent, Finding: f, Host: s.host,
+		Suppressed: suppressed, Secrets: s.det.Secrets()}
 	var err error
 	s.buf, err = output.AppendNative(s.buf[:0], &ev)
 	if err != nil {

@@ -8,11 +8,11 @@ import (
 	"os"
 
 	"github.com/t1610d/t1610d/auditd"
-	"github.com/t1610d/t1610d/detect"
 )
 
 func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("replay", stderr)
+	cfgPath := fs.String("config", "", "config file (default: the built-in defaults)")
 	events := fs.String("events", "alerts", "what to write: alerts, container (every container-CLI exec, with its score) or all (every exec)")
 	format := fs.String("format", "native", "record format: native")
 	if err := parseFlags(fs, args); err != nil {
@@ -25,10 +25,15 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *format != "native" {
 		return usagef("--format %q: only native is implemented", *format)
 	}
+	set, err := loadSettings(*cfgPath, "replay")
+	if err != nil {
+		return err
+	}
 	host, _ := os.Hostname()
 	stage := &detectStage{
-		det:   detect.NewDetector(),
-		files: &detect.FileReader{FS: os.DirFS("/"), MaxSize: detect.DefaultMaxManifest, When: "replay"},
+		det:   set.det,
+		allow: set.allow,
+		files: set.files,
 		procs: auditd.NewProcTable(auditd.DefaultProcTableSize, auditd.DefaultProcMaxAge),
 		mode:  mode,
 		host:  host,
@@ -38,8 +43,8 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	res, err := replayPipeline(ctx, rep, stage, newLogger(stderr))
 	st := res.stats
 	fmt.Fprintf(stderr, "t1610d replay: %d lines, %d events, %d execs, %d container commands, %d alerts, %d records written; "+
-		"%d malformed lines skipped, %d records cut short, %d sequence gaps, %d repeated serials, %d execs with warnings, %d events completed early (in-flight limit)\n",
-		st.Lines, st.Events, st.Execs, res.n.container, res.n.alerts, res.n.written,
+		"%d suppressed by allow rules; %d malformed lines skipped, %d records cut short, %d sequence gaps, %d repeated serials, %d execs with warnings, %d events completed early (in-flight limit)\n",
+		st.Lines, st.Events, st.Execs, res.n.container, res.n.alerts, res.n.written, res.n.suppressed,
 		st.Malformed, st.Truncated, st.Gaps, st.Duplicates, st.Damaged, st.Evicted)
 	return err
 }
