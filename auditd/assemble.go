@@ -83,6 +83,7 @@ type Assembler struct {
 	emit     func(*Exec)
 	nodes    map[string]*nodeState
 	inflight map[eventKey]*pending
+	last     *pending // the event of the last record, if still in flight
 	head     *pending // least recently active
 	tail     *pending
 	free     []*pending
@@ -162,7 +163,7 @@ func NewAssembler(emit func(*Exec)) *Assembler {
 		Timeout:     DefaultTimeout,
 		emit:        emit,
 		nodes:       make(map[string]*nodeState),
-		inflight:    make(map[eventKey]*pending),
+		inflight:    make(map[eventKey]*pending, 2*DefaultWindow),
 	}
 }
 
@@ -201,12 +202,17 @@ func (a *Assembler) PushRecord(r *Record) {
 	ns := a.node(r.Node)
 	key := eventKey{ns, r.Serial}
 	ms := r.Sec*1000 + int64(r.Msec)
-	p := a.inflight[key]
+	// Records of one event mostly come together: try the last one first.
+	p := a.last
+	if p == nil || p.key != key {
+		p = a.inflight[key]
+	}
 	if p == nil {
 		p = a.start(key, ms)
 	} else {
 		a.touch(p)
 	}
+	a.last = p
 	p.records++
 	if bytes.Count(r.Body, []byte{'"'})%2 != 0 {
 		// The kernel hex-encodes any value holding a quote, so an odd count
@@ -224,11 +230,8 @@ func (a *Assembler) PushRecord(r *Record) {
 			a.stats.Duplicates++
 			a.complete(p)
 			p = a.start(key, ms)
+			a.last = p
 			p.records++
-		}
-		if !bytes.Contains(r.Body, []byte(" key=")) {
-			a.stats.Truncated++
-			p.warnf("SYSCALL record cut short (no key= field)")
 		}
 		p.syscall = true
 		a.syscall(p, r)
@@ -379,6 +382,9 @@ func (a *Assembler) Flush() {
 
 // complete ends p's event: emit it if it is an exec, and recycle p.
 func (a *Assembler) complete(p *pending) {
+	if a.last == p {
+		a.last = nil
+	}
 	a.unlink(p)
 	delete(a.inflight, p.key)
 	a.stats.Events++
@@ -462,7 +468,9 @@ func (a *Assembler) exec(p *pending) *Exec {
 func (a *Assembler) syscall(p *pending, r *Record) {
 	var arch []byte
 	p.execSyscall = true
-	for f := Fields(r.Body); f.Next(); {
+	hasKey := false
+	f := Fields(r.Body)
+	for f.Next() {
 		v := f.Raw
 		switch string(f.Key) {
 		case "arch":
@@ -474,6 +482,10 @@ func (a *Assembler) syscall(p *pending, r *Record) {
 			}
 		case "success":
 			p.success = string(v) == "yes"
+			// exit, a0-a3 and items follow: numbers t1610d does not need.
+			if i := bytes.Index(f.rest, []byte(" ppid=")); i >= 0 {
+				f.rest = f.rest[i:]
+			}
 		case "pid":
 			p.pid = uint32field(v)
 		case "ppid":
@@ -496,16 +508,26 @@ func (a *Assembler) syscall(p *pending, r *Record) {
 			p.exe = p.keepValue(v)
 		case "key":
 			p.akey = p.keepValue(v)
+			hasKey = true
 		}
 	}
-	for f := Fields(r.Enriched); f.Next(); {
+	if !hasKey {
+		// key= is the kernel's last SYSCALL field: without it the line was cut.
+		a.stats.Truncated++
+		p.warnf("SYSCALL record cut short (no key= field)")
+	}
+	found := 0
+	for f := Fields(r.Enriched); found < 3 && f.Next(); {
 		switch string(f.Key) {
 		case "UID":
 			p.uidName = p.keepValue(f.Raw)
+			found++
 		case "EUID":
 			p.euidName = p.keepValue(f.Raw)
+			found++
 		case "AUID":
 			p.auidName = p.keepValue(f.Raw)
+			found++
 		}
 	}
 }

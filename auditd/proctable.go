@@ -24,16 +24,16 @@ type ProcTable struct {
 	max      int
 	maxAge   int64
 	cur, old map[procKey]Proc
+	nodes    map[string]uint32 // node name → a small number, for cheap keys
+	lastNode string
+	lastID   uint32
 }
 
-type procKey struct {
-	node string
-	pid  uint32
-}
+type procKey uint64 // node number << 32 | pid
 
 // Defaults of the process table.
 const (
-	DefaultProcTableSize = 65536
+	DefaultProcTableSize = 32768
 	DefaultProcMaxAge    = 24 * time.Hour
 )
 
@@ -46,23 +46,36 @@ func NewProcTable(max int, maxAge time.Duration) *ProcTable {
 	return &ProcTable{
 		max:    max,
 		maxAge: maxAge.Milliseconds(),
-		cur:    make(map[procKey]Proc),
+		cur:    make(map[procKey]Proc, max/2),
 		old:    make(map[procKey]Proc),
+		nodes:  map[string]uint32{"": 0},
 	}
+}
+
+func (t *ProcTable) key(node string, pid uint32) procKey {
+	if node != t.lastNode {
+		id, ok := t.nodes[node]
+		if !ok {
+			id = uint32(len(t.nodes))
+			t.nodes[node] = id
+		}
+		t.lastNode, t.lastID = node, id
+	}
+	return procKey(uint64(t.lastID)<<32 | uint64(pid))
 }
 
 // Observe returns the parent of e, the exec last seen for e.Ppid on e.Node,
 // and whether it was known; then it records e as e.Pid's exec.
 func (t *ProcTable) Observe(e *Exec) (parent Proc, ok bool) {
 	ms := e.Time.UnixMilli()
-	parent, ok = t.lookup(procKey{e.Node, e.Ppid}, ms)
+	parent, ok = t.lookup(t.key(e.Node, e.Ppid), ms)
 	if e.Pid == 0 && e.Ppid == 0 {
 		return parent, false
 	}
 	if len(t.cur) >= t.max/2 {
 		t.old, t.cur = t.cur, make(map[procKey]Proc, t.max/2)
 	}
-	t.cur[procKey{e.Node, e.Pid}] = Proc{Exe: e.Exe, Argv: e.Argv, UID: e.UID, User: e.User, ms: ms}
+	t.cur[t.key(e.Node, e.Pid)] = Proc{Exe: e.Exe, Argv: e.Argv, UID: e.UID, User: e.User, ms: ms}
 	return parent, ok
 }
 

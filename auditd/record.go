@@ -41,7 +41,9 @@ var (
 // is ignored.
 func ParseRecord(line []byte, r *Record) error {
 	*r = Record{}
-	line = bytes.TrimRight(line, "\r\n")
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
 	if bytes.HasPrefix(line, []byte("node=")) {
 		sp := bytes.IndexByte(line, ' ')
 		if sp < 0 {
@@ -203,13 +205,34 @@ func (f *FieldIter) Next() bool {
 			if q := bytes.IndexByte(v[1:], v[0]); q >= 0 {
 				end = q + 2
 			}
-		} else if sp := bytes.IndexByte(v, ' '); sp >= 0 {
+		} else if sp := indexSpace(v); sp >= 0 {
 			end = sp
 		}
 		f.Raw = v[:end]
 		f.rest = v[end:]
 		return true
 	}
+}
+
+// indexSpace is bytes.IndexByte(b, ' ') for the short values most fields
+// have: a plain loop over the first bytes beats the vector search's setup.
+func indexSpace(b []byte) int {
+	n := len(b)
+	if n > 24 {
+		n = 24
+	}
+	for i := 0; i < n; i++ {
+		if b[i] == ' ' {
+			return i
+		}
+	}
+	if n == len(b) {
+		return -1
+	}
+	if i := bytes.IndexByte(b[n:], ' '); i >= 0 {
+		return n + i
+	}
+	return -1
 }
 
 // Value decodes a field value of the kind the kernel writes for strings a

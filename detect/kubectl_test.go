@@ -121,7 +121,7 @@ spec:
       volumes:
       - {name: sock, hostPath: {path: /run/containerd/containerd.sock}}
 `,
-		"list.json": `{"apiVersion":"v1","kind":"List","items":[{"kind":"CronJob","metadata":{"name":"cj"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostIPC":true,"containers":[{"name":"c","image":"cron:1","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}}}}}]}`,
+		"list.json":                `{"apiVersion":"v1","kind":"List","items":[{"kind":"CronJob","metadata":{"name":"cj"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostIPC":true,"containers":[{"name":"c","image":"cron:1","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}}}}}]}`,
 		"tree/a.yaml":              "kind: Pod\nspec:\n  containers:\n  - {name: a, image: a}\n",
 		"tree/sub/b.yml":           "kind: Pod\nspec:\n  hostNetwork: true\n  containers:\n  - {name: b, image: b}\n",
 		"tree/notes.txt":           "not a manifest",
