@@ -58,9 +58,13 @@ func loadSettings(p, readAt string) (*settings, error) {
 			return nil, usagef("config %s: %v", p, err)
 		}
 		if und := md.Undecoded(); len(und) > 0 {
-			keys := make([]string, len(und))
+			// Name the leaves: "source.kind", not also "source".
+			var keys []string
 			for i, k := range und {
-				keys[i] = k.String()
+				if i+1 < len(und) && strings.HasPrefix(und[i+1].String(), k.String()+".") {
+					continue
+				}
+				keys = append(keys, k.String())
 			}
 			return nil, usagef("config %s: unknown key %s", p, strings.Join(keys, ", "))
 		}
