@@ -88,6 +88,7 @@ type Assembler struct {
 	tail     *pending
 	free     []*pending
 	ticks    uint64
+	pos      int64 // position of the line being pushed (PushAt)
 	rec      Record
 	stats    Stats
 }
@@ -115,6 +116,7 @@ type pending struct {
 	tick       uint64    // Assembler.ticks at its last record
 	ms         int64     // event time, milliseconds since the epoch
 	arrival    time.Time // wall time of its first record, when Now is set
+	pos        int64     // the source's position of its first record (PushAt)
 
 	records     int
 	syscall     bool // has its SYSCALL record
@@ -188,6 +190,28 @@ func (a *Assembler) Push(line []byte) error {
 	}
 	a.PushRecord(&a.rec)
 	return nil
+}
+
+// PushAt is Push for a source that resumes from a position (a tail): pos
+// is the source's position just before line, as it counts them (bytes of a
+// stream). Safe then tells how far the source may checkpoint.
+func (a *Assembler) PushAt(line []byte, pos int64) error {
+	a.pos = pos
+	return a.Push(line)
+}
+
+// Safe returns the position up to which every record has left the
+// Assembler in a completed event: the first record's position of the oldest
+// event in flight, or current (the position after the last line pushed)
+// when none is. A source that resumes from Safe loses no event.
+func (a *Assembler) Safe(current int64) int64 {
+	safe := current
+	for p := a.head; p != nil; p = p.next {
+		if p.pos < safe {
+			safe = p.pos
+		}
+	}
+	return safe
 }
 
 // PushRecord adds one parsed record.
@@ -313,7 +337,7 @@ func (a *Assembler) start(key eventKey, ms int64) *pending {
 		p = &pending{}
 		p.argv.reset()
 	}
-	p.key, p.ms, p.tick = key, ms, a.ticks
+	p.key, p.ms, p.tick, p.pos = key, ms, a.ticks, a.pos
 	if a.Now != nil {
 		p.arrival = a.Now()
 	}

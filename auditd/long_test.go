@@ -132,7 +132,7 @@ func TestLongArgvLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", "../testdata/capture/capture.sh", "-o", "audit.log", "../testdata/long/scenarios.tsv", tmp)
-	cmd.Env = append(os.Environ(), "T1610_EXPECTED="+expected)
+	cmd.Env = append(os.Environ(), "T1610_EXPECTED="+expected, "T1610_AUDIT_LOCK_HELD=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("capture.sh: %v\n%s", err, out)
 	}
