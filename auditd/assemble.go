@@ -435,6 +435,9 @@ func (p *pending) reset() {
 	if cap(argv.buf) > 64<<10 {
 		argv.buf = nil
 	}
+	if cap(argv.ends) > 4096 {
+		argv.ends = nil
+	}
 	*p = pending{strs: strs, argv: argv}
 }
 

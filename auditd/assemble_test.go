@@ -418,3 +418,20 @@ func TestProcTable(t *testing.T) {
 		t.Error("a pid of another node matched")
 	}
 }
+
+// TestAssembleArgvBounded: a damaged record naming arguments far apart must
+// not make millions of empty ones (found by FuzzAssembler).
+func TestAssembleArgvBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`type=EXECVE msg=audit(1.000:9): argc=1 a0="x"`)
+	for n := 65536; n < 65536*20; n += 65536 {
+		fmt.Fprintf(&b, ` a%d=""`, n)
+	}
+	var c collector
+	a := NewAssembler(c.emit)
+	pushAll(t, a, []string{b.String()})
+	a.Flush()
+	if len(c.execs) != 1 || len(c.execs[0].Argv) != 1 {
+		t.Fatalf("argv of %d arguments", len(c.execs[0].Argv))
+	}
+}

@@ -11,6 +11,10 @@ import (
 // long for one record is written as aN_len=L (L counts encoded characters)
 // followed by chunks aN[0]=…, aN[1]=…, possibly spread over several records.
 // Values are "quoted" or, when they hold special bytes, hex.
+// maxArgs bounds the arguments of one exec: the kernel's 2 MiB ARG_MAX
+// cannot hold more than about a million (one byte and its NUL each).
+const maxArgs = 1 << 20
+
 type argvBuilder struct {
 	argc      int    // from argc=; -1 until seen
 	records   int    // EXECVE records added
@@ -47,7 +51,7 @@ func (b *argvBuilder) add(body []byte) {
 		k := f.Key
 		if string(k) == "argc" {
 			n, ok := parseUint(f.Raw)
-			if !ok || n > 1<<20 {
+			if !ok || n > maxArgs {
 				b.warnf("EXECVE: bad argc=%.20s", f.Raw)
 				continue
 			}
@@ -132,6 +136,14 @@ func (b *argvBuilder) add(body []byte) {
 // skipped one is left empty, each with a warning.
 func (b *argvBuilder) startArg(n int) bool {
 	switch {
+	case b.argc >= 0 && n >= b.argc && n > len(b.ends):
+		// Arguments past argc are kept only as they come, never by filling
+		// a gap: a damaged record must not make a million empty ones.
+		b.warnf("EXECVE: a%d beyond argc=%d after a gap; ignored", n, b.argc)
+		return false
+	case n >= maxArgs:
+		b.warnf("EXECVE: a%d beyond any command line; ignored", n)
+		return false
 	case n < len(b.ends):
 		b.warnf("EXECVE: a%d repeated; first value kept", n)
 		return false

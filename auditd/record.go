@@ -109,10 +109,11 @@ func parseHeader(b []byte, r *Record) error {
 	start = i
 	var serial uint64
 	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		serial = serial*10 + uint64(b[i]-'0')
-		if i-start > 19 {
+		d := uint64(b[i] - '0')
+		if serial > (1<<64-1-d)/10 {
 			return ErrBadHeader
 		}
+		serial = serial*10 + d
 	}
 	if i == start || i+1 >= len(b) || b[i] != ')' || b[i+1] != ':' {
 		return ErrBadHeader

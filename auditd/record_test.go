@@ -132,3 +132,10 @@ func TestValueMalformedHex(t *testing.T) {
 		t.Errorf(`Value("cut) = %q, %v; want "cut", false`, out, ok)
 	}
 }
+
+func TestParseRecordSerialOverflow(t *testing.T) {
+	var r Record
+	if err := ParseRecord([]byte("type=EOE msg=audit(1.1:99999999999999999999): "), &r); err == nil {
+		t.Errorf("a serial beyond uint64 accepted as %d", r.Serial)
+	}
+}

@@ -194,10 +194,7 @@ func (d *Detector) containerOption(o option, cwd string, f *Finding, h *hits) {
 			h.add(Device, ev)
 		}
 	case "env":
-		name, _, _ := strings.Cut(v, "=")
-		if d.secretName(name) {
-			h.add(EnvSecret, ev)
-		}
+		d.envOption(o, h)
 	case "env-file":
 		f.Notes = append(f.Notes, "environment file not inspected: "+ev)
 	case "use-api-socket":
@@ -205,6 +202,21 @@ func (d *Detector) containerOption(o option, cwd string, f *Finding, h *hits) {
 			h.add(RuntimeSocket, ev)
 		}
 	}
+}
+
+// envOption scores -e/--env NAME[=VALUE]: ENV_SECRET when NAME looks like a
+// credential, with the whole value redacted in the evidence (a value may
+// hold spaces or quotes; the option's text ends with it).
+func (d *Detector) envOption(o option, h *hits) {
+	name, _, hasValue := strings.Cut(o.value, "=")
+	if !d.secretName(name) {
+		return
+	}
+	ev := d.redact(o.text)
+	if hasValue {
+		ev = d.redact(strings.TrimSuffix(o.text, o.value)) + name + "=" + Redacted
+	}
+	h.add(EnvSecret, ev)
 }
 
 // hostPath scores a bind mount of clean host path p.

@@ -183,3 +183,33 @@ func TestUnwrap(t *testing.T) {
 		}
 	}
 }
+
+// TestFoundByFuzzing keeps what the fuzzers found fixed.
+func TestFoundByFuzzing(t *testing.T) {
+	d := NewDetector()
+	// pflag ignores -test.*: the subcommand is not a --context value.
+	for _, argv := range [][]string{
+		{"docker", "-test.c", "run", "--privileged", "-v", "/:/host", "alpine"},
+		{"podman", "-Dtest.x", "run", "--privileged", "-v", "/:/host", "alpine"},
+	} {
+		if f := d.Inspect(Command{Argv: argv}); cats(f) != "[PRIVILEGED] [HOST_MOUNT]" {
+			t.Errorf("%q: %q", argv, cats(f))
+		}
+	}
+	// A secret value with spaces, quotes or shell characters is redacted
+	// whole, in evidence and command lines.
+	for _, tt := range []struct{ argv, secret, ev string }{
+		{"docker|run|-e|DB_PASSWORD=p;ss word|alpine", "ss word", "-e DB_PASSWORD=[REDACTED]"},
+		{"docker|run|-eAWS_PROFILE=prod|alpine", "prod", "-eAWS_PROFILE=[REDACTED]"},
+		{"docker|run|--env=API_TOKEN='a b'|alpine", "a b", "--env=API_TOKEN=[REDACTED]"},
+	} {
+		argv := strings.Split(tt.argv, "|")
+		f := d.Inspect(Command{Argv: argv})
+		if len(f.Flags) != 1 || f.Flags[0].Evidence[0] != tt.ev {
+			t.Errorf("%q: flags %+v, want evidence %q", argv, f.Flags, tt.ev)
+		}
+		if line := strings.Join(RedactArgs(argv), " "); strings.Contains(line, tt.secret) {
+			t.Errorf("RedactArgs(%q) = %q", argv, line)
+		}
+	}
+}

@@ -190,6 +190,12 @@ func (fs flagSet) parseShort(p *parsedArgs, args []string, i int) int {
 	a := args[i]
 	shorts := a[1:]
 	for len(shorts) > 0 {
+		if strings.HasPrefix(shorts, "test.") {
+			// pflag skips the rest of a shorthand group from "test." on (go
+			// test's flags), without a word: so must we, or -test.c would
+			// hide the subcommand behind a --context value.
+			return i
+		}
 		c := shorts[0]
 		sp := fs.short[c]
 		if sp == nil {

@@ -53,9 +53,7 @@ func (d *Detector) kubectlRun(p parsedArgs, f *Finding, h *hits) {
 				h.add(Privileged, ev)
 			}
 		case "env":
-			if name, _, _ := strings.Cut(o.value, "="); d.secretName(name) {
-				h.add(EnvSecret, ev)
-			}
+			d.envOption(o, h)
 		case "overrides":
 			d.overrides(o.value, f, h)
 		}
@@ -141,9 +139,7 @@ func (d *Detector) kubectlDebugCmd(c *Command, p parsedArgs, f *Finding, h *hits
 		case "profile":
 			profile, profileText = o.value, o.text
 		case "env":
-			if name, _, _ := strings.Cut(o.value, "="); d.secretName(name) {
-				h.add(EnvSecret, d.redact(o.text))
-			}
+			d.envOption(o, h)
 		case "custom":
 			d.debugCustom(c, o, f, h)
 		}

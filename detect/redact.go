@@ -100,7 +100,11 @@ func (s *Secrets) Args(argv []string) []string {
 	}
 	login := false
 	for i, a := range argv {
-		if r := s.redactText(a); r != a {
+		r, whole := s.redactAssignment(a)
+		if !whole {
+			r = s.redactText(a)
+		}
+		if r != a {
 			set(i, r)
 		}
 		if a == "login" {
@@ -117,6 +121,30 @@ func (s *Secrets) Args(argv []string) []string {
 		return argv
 	}
 	return out
+}
+
+// redactAssignment redacts an argument that is NAME=VALUE, or a flag with it
+// attached (--env=NAME=VALUE, -eNAME=VALUE), where NAME looks like a
+// credential: the whole rest of the argument is the value, spaces and
+// quotes included. whole is false for any other argument.
+func (s *Secrets) redactAssignment(a string) (string, bool) {
+	prefix, body := "", a
+	switch {
+	case strings.HasPrefix(a, "--"):
+		i := strings.IndexByte(a, '=')
+		if i < 0 {
+			return "", false
+		}
+		prefix, body = a[:i+1], a[i+1:]
+	case len(a) > 2 && a[0] == '-':
+		prefix, body = a[:2], a[2:]
+	}
+	name, value, ok := strings.Cut(body, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.ContainsAny(name, " \t\n") || value == "" || value == Redacted || !s.Name(name) {
+		return "", false
+	}
+	return prefix + body[:strings.IndexByte(body, '=')] + "=" + Redacted, true
 }
 
 // RedactString redacts a free-text command line or piece of evidence as

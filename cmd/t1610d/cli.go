@@ -19,11 +19,14 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 const usage = `usage: t1610d COMMAND [flags]
 
 commands:
+  run          [--config FILE]     the daemon: audit records from netlink, the log or stdin
+                                   (source.kind), alerts to the configured outputs
   replay       [--config FILE] [--events alerts|container|all] [PATH ...]
                                    turn audit logs into alerts (stdout)
   explain      [--config FILE] [--json] -- ARGV ...
                                    score one command line and say why
   check-config [--config FILE]     validate a config offline: exit 0, or 2 with the reason
+  rules                            print the audit rules the daemon needs (auditctl syntax)
   version                          print the version
 
 PATH is a file (plain or gzip), a directory as auditd rotates it
@@ -39,6 +42,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "replay":
 		return runReplay(ctx, args[1:], stdin, stdout, stderr)
+
 	case "explain":
 		return runExplain(args[1:], stdout, stderr)
 	case "check-config":

@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/rs/zerolog"
 
 	"github.com/t1610d/t1610d/detect"
 )
@@ -16,9 +18,45 @@ import (
 // config is the TOML file (DESIGN.md, "Configuration"). Only cmd knows it:
 // the packages get plain values.
 type config struct {
-	Detect detectConfig  `toml:"detect"`
-	Allow  []allowConfig `toml:"allow"`
+	Source  sourceConfig   `toml:"source"`
+	Detect  detectConfig   `toml:"detect"`
+	Allow   []allowConfig  `toml:"allow"`
+	Output  []outputConfig `toml:"output"`
+	Log     logConfig      `toml:"log"`
+	Metrics metricsConfig  `toml:"metrics"`
 }
+
+type sourceConfig struct {
+	Kind         string `toml:"kind"`          // auto | netlink | tail | stdin
+	NetlinkMode  string `toml:"netlink_mode"`  // auto | multicast | unicast
+	InstallRules *bool  `toml:"install_rules"` // add the exec rules when missing
+	TailPath     string `toml:"tail_path"`
+	StateDir     string `toml:"state_dir"`
+	Backlog      uint32 `toml:"backlog_limit"` // unicast: the kernel's backlog limit
+}
+
+type outputConfig struct {
+	Type   string `toml:"type"`   // stdout | file
+	Format string `toml:"format"` // native
+	Events string `toml:"events"` // alerts | container | all
+	Path   string `toml:"path"`   // file
+	Queue  int    `toml:"queue"`  // records held while the output is slow
+}
+
+type logConfig struct {
+	Level string `toml:"level"` // debug | info | warn | error
+}
+
+type metricsConfig struct {
+	Listen string `toml:"listen"` // host:port for /metrics and /healthz; empty: off
+}
+
+// The defaults: what the packaged config file ships.
+const (
+	defaultTailPath   = "/var/log/audit/audit.log"
+	defaultStateDir   = "/var/lib/t1610d"
+	defaultOutputSize = 10000
+)
 
 type detectConfig struct {
 	Threshold        *int           `toml:"threshold"`
@@ -41,9 +79,13 @@ type allowConfig struct {
 
 // settings are what a config file turns into: the stages, built and ready.
 type settings struct {
-	det   *detect.Detector
-	allow detect.Allowlist
-	files *detect.FileReader // nil when manifests are not inspected
+	det     *detect.Detector
+	allow   detect.Allowlist
+	files   *detect.FileReader // nil when manifests are not inspected
+	source  sourceConfig       // validated, defaults filled in
+	outputs []outputConfig     // validated, defaults filled in
+	level   zerolog.Level
+	metrics string
 }
 
 // loadSettings reads the config file at p ("" for the built-in defaults,
@@ -147,7 +189,104 @@ func (cfg *config) build(readAt string) (*settings, error) {
 		}
 		s.allow = append(s.allow, r)
 	}
+	if err := cfg.buildDaemon(s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// buildDaemon validates the sections only the daemon uses, filling in
+// their defaults.
+func (cfg *config) buildDaemon(s *settings) error {
+	src := cfg.Source
+	if src.Kind == "" {
+		src.Kind = "auto"
+	}
+	if src.NetlinkMode == "" {
+		src.NetlinkMode = "auto"
+	}
+	if src.InstallRules == nil {
+		t := true
+		src.InstallRules = &t
+	}
+	if src.TailPath == "" {
+		src.TailPath = defaultTailPath
+	}
+	if src.StateDir == "" {
+		src.StateDir = defaultStateDir
+	}
+	if src.Backlog == 0 {
+		src.Backlog = 8192
+	}
+	if !oneOf(src.Kind, "auto", "netlink", "tail", "stdin") {
+		return fmt.Errorf("source.kind = %q: want auto, netlink, tail or stdin", src.Kind)
+	}
+	if !oneOf(src.NetlinkMode, "auto", "multicast", "unicast") {
+		return fmt.Errorf("source.netlink_mode = %q: want auto, multicast or unicast", src.NetlinkMode)
+	}
+	if !path.IsAbs(src.TailPath) || !path.IsAbs(src.StateDir) {
+		return fmt.Errorf("source.tail_path and source.state_dir must be absolute paths (%q, %q)", src.TailPath, src.StateDir)
+	}
+	s.source = src
+	outs := cfg.Output
+	if len(outs) == 0 {
+		outs = []outputConfig{{Type: "stdout"}}
+	}
+	for i := range outs {
+		o := &outs[i]
+		if o.Format == "" {
+			o.Format = "native"
+		}
+		if o.Events == "" {
+			o.Events = "alerts"
+		}
+		if o.Queue == 0 {
+			o.Queue = defaultOutputSize
+		}
+		switch {
+		case o.Type == "webhook":
+			return fmt.Errorf("output[%d].type = webhook: not in this version yet; use stdout or file", i)
+		case !oneOf(o.Type, "stdout", "file"):
+			return fmt.Errorf("output[%d].type = %q: want stdout or file", i, o.Type)
+		case o.Format != "native":
+			return fmt.Errorf("output[%d].format = %q: only native in this version", i, o.Format)
+		case o.Type == "file" && !path.IsAbs(o.Path):
+			return fmt.Errorf("output[%d].path = %q: a file output needs an absolute path", i, o.Path)
+		case o.Type != "file" && o.Path != "":
+			return fmt.Errorf("output[%d].path: only a file output has a path", i)
+		case o.Queue < 1 || o.Queue > 1000000:
+			return fmt.Errorf("output[%d].queue = %d: want 1 to 1000000", i, o.Queue)
+		}
+		if _, err := parseEventMode(o.Events); err != nil {
+			return fmt.Errorf("output[%d].events = %q: want alerts, container or all", i, o.Events)
+		}
+	}
+	s.outputs = outs
+	level := cfg.Log.Level
+	if level == "" {
+		level = "info"
+	}
+	lv, err := zerolog.ParseLevel(level)
+	if err != nil || !oneOf(level, "trace", "debug", "info", "warn", "error") {
+		return fmt.Errorf("log.level = %q: want debug, info, warn or error", cfg.Log.Level)
+	}
+	s.level = lv
+	if m := cfg.Metrics.Listen; m != "" {
+		if _, _, err := net.SplitHostPort(m); err != nil {
+			return fmt.Errorf("metrics.listen = %q: %v", m, err)
+		}
+	}
+	s.metrics = cfg.Metrics.Listen
+	return nil
+}
+
+func oneOf(v string, options ...string) bool {
+	for _, o := range options {
+		if v == o {
+			return true
+		}
+	}
+	return false
 }
 
 func runCheckConfig(args []string, stdout, stderr io.Writer) error {
@@ -167,6 +306,7 @@ func runCheckConfig(args []string, stdout, stderr io.Writer) error {
 	if name == "" {
 		name = "built-in defaults"
 	}
-	_, err = fmt.Fprintf(stdout, "%s: ok (threshold %d, %d allow rules, manifests %s)\n", name, s.det.Threshold, len(s.allow), map[bool]string{true: "inspected", false: "not inspected"}[s.files != nil])
+	_, err = fmt.Fprintf(stdout, "%s: ok (source %s, threshold %d, %d allow rules, %d outputs, manifests %s)\n", name, s.source.Kind,
+		s.det.Threshold, len(s.allow), len(s.outputs), map[bool]string{true: "inspected", false: "not inspected"}[s.files != nil])
 	return err
 }

@@ -60,7 +60,13 @@ flags = ["HOST_PID", "HOST_MOUNT", "RUNTIME_SOCKET", "ENV_SECRET", "HOST_CGROUPN
 		{"[[allow]]\nimage = \"x\"\nflags = [\"PRIVILEGE\"]\n", "allow[0].flags[0]"},
 		{"[[allow]]\nimage = \"x\"\ncolour = \"red\"\n", "unknown key allow.colour"},
 		{"[detect\nthreshold = 3\n", "toml: line "},
-		{"[source]\nkind = \"netlink\"\n", "unknown key source.kind"},
+		{"[source]\nkind = \"nets\"\n", "source.kind = \"nets\""},
+		{"[source]\nsocket = \"x\"\n", "unknown key source.socket"},
+		{"[[output]]\ntype = \"webhook\"\n", "output[0].type = webhook"},
+		{"[[output]]\ntype = \"file\"\npath = \"rel.json\"\n", "output[0].path"},
+		{"[[output]]\ntype = \"stdout\"\nevents = \"some\"\n", "output[0].events"},
+		{"[log]\nlevel = \"loud\"\n", "log.level"},
+		{"[metrics]\nlisten = \"9610\"\n", "metrics.listen"},
 	}
 	for _, b := range bad {
 		p := writeConfig(t, b.body)
@@ -184,5 +190,30 @@ func TestVersion(t *testing.T) {
 	out, _, code := runCmd("version")
 	if code != 0 || !strings.HasPrefix(out, "t1610d ") {
 		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+// TestPackagedConfigIsTheDefaults: the file the package ships says what
+// t1610d does without one.
+func TestPackagedConfigIsTheDefaults(t *testing.T) {
+	shipped, err := loadSettings("../../packaging/t1610d.toml", "event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtin, err := loadSettings("", "event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shipped.det.Weights != builtin.det.Weights || shipped.det.Threshold != builtin.det.Threshold ||
+		(shipped.files == nil) != (builtin.files == nil) || shipped.files.MaxSize != builtin.files.MaxSize ||
+		len(shipped.allow) != len(builtin.allow) || shipped.level != builtin.level || shipped.metrics != builtin.metrics {
+		t.Errorf("packaged config differs from the built-in defaults")
+	}
+	if s, b := shipped.source, builtin.source; s.Kind != b.Kind || s.NetlinkMode != b.NetlinkMode || *s.InstallRules != *b.InstallRules ||
+		s.TailPath != b.TailPath || s.StateDir != b.StateDir || s.Backlog != b.Backlog {
+		t.Errorf("source: packaged %+v, built-in %+v", s, b)
+	}
+	if len(shipped.outputs) != 1 || shipped.outputs[0] != builtin.outputs[0] {
+		t.Errorf("outputs: packaged %+v, built-in %+v", shipped.outputs, builtin.outputs)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -41,31 +40,43 @@ type counts struct {
 	container, alerts, suppressed, written uint64
 }
 
-// detectStage is the pipeline after the assembler: it names each exec's
-// parent from the process table, runs the detector and writes the records
-// the event mode asks for. It runs in one goroutine, in the exec stream's
-// order, so the process table learns in order.
-type detectStage struct {
+// outlet is one destination of records: what it wants and how it takes a
+// record (which it may keep: each call gets its own bytes).
+type outlet struct {
+	mode eventMode
+	put  func(rec []byte) error
+}
+
+// stageConfig is what the detection stage works with; the daemon swaps it
+// whole on SIGHUP.
+type stageConfig struct {
 	det   *detect.Detector
 	allow detect.Allowlist
 	files *detect.FileReader
-	procs *auditd.ProcTable
-	mode  eventMode
-	host  string
-	w     *bufio.Writer
-	buf   []byte
-	n     counts
+	outs  []outlet
 }
 
-func (s *detectStage) handle(x *auditd.Exec) error {
+// detectStage is the pipeline after the assembler: it names each exec's
+// parent from the process table, runs the detector, applies the allow
+// rules and hands each outlet the records its event mode asks for. It runs
+// in one goroutine, in the exec stream's order, so the process table learns
+// in order.
+type detectStage struct {
+	procs   *auditd.ProcTable
+	host    string
+	n       counts
+	metrics *metrics // nil: none
+}
+
+func (s *detectStage) handle(c *stageConfig, x *auditd.Exec) error {
 	parent, hasParent := s.procs.Observe(x)
-	f := s.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: s.files, ParentExe: parent.Exe})
-	alert := s.det.Alerts(f)
+	f := c.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: c.files, ParentExe: parent.Exe})
+	alert := c.det.Alerts(f)
 	suppressed := ""
 	if f != nil {
 		s.n.container++
 	}
-	if alert && len(s.allow) > 0 {
+	if alert && len(c.allow) > 0 {
 		sub := detect.Subject{Image: f.Image, User: x.User, Host: x.Node, Runtime: f.Runtime}
 		if sub.Host == "" {
 			sub.Host = s.host
@@ -73,7 +84,7 @@ func (s *detectStage) handle(x *auditd.Exec) error {
 		if hasParent {
 			sub.Parent = output.ProgramName(parent.Exe, parent.Argv)
 		}
-		if suppressed = s.allow.Match(f, sub); suppressed != "" {
+		if suppressed = c.allow.Match(f, sub); suppressed != "" {
 			alert = false
 			s.n.suppressed++
 		}
@@ -81,43 +92,68 @@ func (s *detectStage) handle(x *auditd.Exec) error {
 	if alert {
 		s.n.alerts++
 	}
-	switch {
-	case s.mode == eventsAlerts && !alert:
-		return nil
-	case s.mode == eventsContainer && f == nil:
-		return nil
+	s.metrics.observe(f, alert, suppressed != "")
+	var rec []byte
+	for _, o := range c.outs {
+		switch {
+		case o.mode == eventsAlerts && !alert:
+			continue
+		case o.mode == eventsContainer && f == nil:
+			continue
+		}
+		if rec == nil {
+			ev := output.Event{Exec: x, Parent: parent, HasParent: hasParent, Finding: f, Host: s.host,
+				Suppressed: suppressed, Secrets: c.det.Secrets()}
+			var err error
+			if rec, err = output.AppendNative(nil, &ev); err != nil {
+				return fmt.Errorf("encode exec %d: %w", x.Serial, err)
+			}
+		}
+		s.n.written++
+		if err := o.put(rec); err != nil {
+			return err
+		}
 	}
-	ev := output.Event{Exec: x, Parent: parent, HasParent: hasParent, Finding: f, Host: s.host,
-		Suppressed: suppressed, Secrets: s.det.Secrets()}
-	var err error
-	s.buf, err = output.AppendNative(s.buf[:0], &ev)
-	if err != nil {
-		return fmt.Errorf("encode exec %d: %w", x.Serial, err)
-	}
-	s.n.written++
-	_, err = s.w.Write(s.buf)
-	return err
+	return nil
 }
 
-// execBatches carries exec events from the assembler's goroutine to the
+// batch is a run of completed execs, with the source position before which
+// every event has been completed (for a resumable source's checkpoint).
+type batch struct {
+	execs []*auditd.Exec
+	safe  int64
+}
+
+// execBatches carries exec events from the source's goroutine to the
 // detection stage in batches, so the channel costs nothing per exec.
 type execBatches struct {
-	ch    chan []*auditd.Exec
+	ch    chan batch
 	batch []*auditd.Exec
+	safe  int64
 }
 
 const batchSize = 256
 
+func newExecBatches() *execBatches {
+	return &execBatches{ch: make(chan batch, 8), batch: make([]*auditd.Exec, 0, batchSize)}
+}
+
 func (b *execBatches) add(x *auditd.Exec) {
 	b.batch = append(b.batch, x)
 	if len(b.batch) == batchSize {
-		b.flush()
+		b.send()
 	}
 }
 
-func (b *execBatches) flush() {
+// flushAt sends what is collected, tagged with safe.
+func (b *execBatches) flushAt(safe int64) {
+	b.safe = safe
+	b.send()
+}
+
+func (b *execBatches) send() {
 	if len(b.batch) > 0 {
-		b.ch <- b.batch
+		b.ch <- batch{execs: b.batch, safe: b.safe}
 		b.batch = make([]*auditd.Exec, 0, batchSize)
 	}
 }
@@ -128,38 +164,27 @@ type replayResult struct {
 	n     counts
 }
 
-// replayPipeline runs source → assembler → detection → stdout until the
+// replayPipeline runs source → assembler → detection → outlets until the
 // inputs end. The source goroutine owns the channel and closes it; the
 // detection stage ranges over it.
-func replayPipeline(ctx context.Context, rep *auditd.Replay, stage *detectStage, log zerolog.Logger) (replayResult, error) {
-	batches := &execBatches{ch: make(chan []*auditd.Exec, 8), batch: make([]*auditd.Exec, 0, batchSize)}
+func replayPipeline(ctx context.Context, rep *auditd.Replay, stage *detectStage, c *stageConfig, log zerolog.Logger) (replayResult, error) {
+	batches := newExecBatches()
 	asm := auditd.NewAssembler(batches.add)
 	asm.Names = auditd.NewUserNames().Name
-	shown := 0
-	rep.Malformed = func(e *auditd.LineError) {
-		if shown < maxMalformedShown {
-			log.Warn().Str("file", e.File).Int("line", e.Line).Err(e.Err).Msg("malformed line skipped")
-		} else if shown == maxMalformedShown {
-			log.Warn().Msg("more malformed lines skipped; not shown")
-		}
-		shown++
-	}
+	rep.Malformed = malformedLogger(log)
 	var srcErr error
 	go func() {
 		defer close(batches.ch)
 		srcErr = rep.Run(ctx, asm)
-		batches.flush()
+		batches.send()
 	}()
 	var outErr error
-	for batch := range batches.ch {
-		for _, x := range batch {
+	for b := range batches.ch {
+		for _, x := range b.execs {
 			if outErr == nil {
-				outErr = stage.handle(x)
+				outErr = stage.handle(c, x)
 			}
 		}
-	}
-	if err := stage.w.Flush(); outErr == nil {
-		outErr = err
 	}
 	res := replayResult{stats: asm.Stats(), n: stage.n}
 	if outErr != nil {
@@ -169,6 +194,20 @@ func replayPipeline(ctx context.Context, rep *auditd.Replay, stage *detectStage,
 }
 
 const maxMalformedShown = 20
+
+// malformedLogger logs the first malformed lines with where and why, then
+// only counts them.
+func malformedLogger(log zerolog.Logger) func(*auditd.LineError) {
+	shown := 0
+	return func(e *auditd.LineError) {
+		if shown < maxMalformedShown {
+			log.Warn().Str("file", e.File).Int("line", e.Line).Err(e.Err).Msg("malformed line skipped")
+		} else if shown == maxMalformedShown {
+			log.Warn().Msg("more malformed lines skipped; not shown")
+		}
+		shown++
+	}
+}
 
 // newLogger returns the program's own log on w: human-readable on a
 // terminal, JSON otherwise.

@@ -30,17 +30,20 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	host, _ := os.Hostname()
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	stage := &detectStage{
-		det:   set.det,
-		allow: set.allow,
-		files: set.files,
 		procs: auditd.NewProcTable(auditd.DefaultProcTableSize, auditd.DefaultProcMaxAge),
-		mode:  mode,
 		host:  host,
-		w:     bufio.NewWriterSize(stdout, 64<<10),
 	}
+	c := &stageConfig{det: set.det, allow: set.allow, files: set.files, outs: []outlet{{mode: mode, put: func(rec []byte) error {
+		_, err := w.Write(rec)
+		return err
+	}}}}
 	rep := &auditd.Replay{Paths: fs.Args(), Stdin: stdin}
-	res, err := replayPipeline(ctx, rep, stage, newLogger(stderr))
+	res, err := replayPipeline(ctx, rep, stage, c, newLogger(stderr))
+	if ferr := w.Flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("write: %w", ferr)
+	}
 	st := res.stats
 	fmt.Fprintf(stderr, "t1610d replay: %d lines, %d events, %d execs, %d container commands, %d alerts, %d records written; "+
 		"%d suppressed by allow rules; %d malformed lines skipped, %d records cut short, %d sequence gaps, %d repeated serials, %d execs with warnings, %d events completed early (in-flight limit)\n",
