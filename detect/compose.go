@@ -1042,7 +1042,7 @@ func (pr *composeProject) interpolate(s string, depth int) string {
 			for j < len(s) && composeNameByte(s[j]) {
 				j++
 			}
-			b.WriteString(pr.lookup(s[i+1:j]))
+			b.WriteString(pr.lookup(s[i+1 : j]))
 			i = j
 		default:
 			b.WriteByte('$')
@@ -1108,7 +1108,6 @@ func (pr *composeProject) lookup(name string) string {
 func (d *Detector) kubePlay(c *Command, args []string, f *Finding, h *hits) {
 	p := podmanKubePlayFlags.parse(args, true)
 	f.Notes = append(f.Notes, p.notes...)
-	var annotations []string
 	for _, o := range p.opts {
 		switch o.name {
 		case "help":
@@ -1140,7 +1139,6 @@ func (d *Detector) kubePlay(c *Command, args []string, f *Finding, h *hits) {
 			if cat, ok := podmanAnnotation(k, v); ok {
 				h.add(cat, ev)
 			}
-			annotations = append(annotations, o.value)
 		case "configmap":
 			f.Notes = append(f.Notes, "configmap not inspected: "+ev)
 		}

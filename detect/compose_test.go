@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // composeFiles are compose projects, one per folder, in the syntax the
@@ -446,4 +447,55 @@ spec:
 	if ev := flagEvidence(f, NoSeccomp); len(ev) != 1 || ev[0] != "web.yaml: Deployment/web: spec.template.metadata.annotations[io.podman.annotations.label/web]: disable" {
 		t.Errorf("annotation evidence %q", ev)
 	}
+}
+
+// FuzzComposeFile feeds compose files to docker compose up: no panic, a
+// score that matches its flags, no value of a credential in the evidence.
+func FuzzComposeFile(f *testing.F) {
+	for _, name := range []string{"all/compose.yaml", "benign/compose.yaml", "vars/compose.yaml", "named/compose.yaml", "inc/compose.yaml", "misc/compose.yaml", "run/compose.yaml"} {
+		f.Add(composeFiles[name], "ROOT=/\nTOKEN=s3cr3t\n")
+	}
+	f.Add("services: {a: {environment: [\"AWS_SECRET_ACCESS_KEY=${X:-s3cr3t}\"], volumes: [\"${A:-${B:-/}}:/h\"]}}", "")
+	f.Add("include: [compose.yaml]\nservices: {a: {extends: {file: compose.yaml, service: a}}}", "")
+	d := NewDetector()
+	f.Fuzz(func(t *testing.T, body, env string) {
+		fsys := fstest.MapFS{"w/compose.yaml": {Data: []byte(body)}, "w/.env": {Data: []byte(env)}}
+		r := &FileReader{FS: fsys, MaxSize: DefaultMaxManifest, When: "replay"}
+		fd := d.Inspect(Command{Argv: []string{"docker", "compose", "up"}, Cwd: "/w", Files: r})
+		checkScore(t, d, fd)
+		if len(fd.Manifests) > composeMaxFiles+2 {
+			t.Errorf("%d manifests", len(fd.Manifests))
+		}
+		for _, ev := range flagEvidence(fd, EnvSecret) {
+			if strings.Contains(ev, "s3cr3t") {
+				t.Errorf("a secret shows: %q", ev)
+			}
+		}
+	})
+}
+
+// FuzzComposeArgs feeds compose command lines (NUL-separated) of each CLI:
+// no panic; only the launching subcommands read files.
+func FuzzComposeArgs(f *testing.F) {
+	for _, s := range []string{
+		"docker\x00compose\x00up\x00-d", "docker-compose\x00-f\x00compose.yaml\x00run\x00--rm\x00web\x00sh",
+		"podman-compose\x00--in-pod\x00x\x00up", "nerdctl\x00compose\x00up\x00--file\x00compose.yaml",
+		"docker\x00compose\x00-p\x00x\x00ps", "podman\x00compose\x00--dry-run\x00up",
+	} {
+		f.Add(s)
+	}
+	d := NewDetector()
+	fsys := fstest.MapFS{"w/compose.yaml": {Data: []byte(composeFiles["all/compose.yaml"])}}
+	launching := map[string]bool{"up": true, "create": true, "run": true, "start": true, "restart": true, "watch": true, "scale": true}
+	f.Fuzz(func(t *testing.T, s string) {
+		argv := strings.Split(s, "\x00")
+		fd := d.Inspect(Command{Argv: argv, Cwd: "/w", Files: &FileReader{FS: fsys}})
+		if fd == nil {
+			return
+		}
+		checkScore(t, d, fd)
+		if sub, _ := strings.CutPrefix(fd.Action, "compose "); len(fd.Manifests) > 0 && !launching[sub] && fd.Action != "kube play" {
+			t.Errorf("%q: %q read %+v", argv, fd.Action, fd.Manifests)
+		}
+	})
 }
