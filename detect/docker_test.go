@@ -213,3 +213,32 @@ func TestFoundByFuzzing(t *testing.T) {
 		}
 	}
 }
+
+func TestInterpretersAndComposeChildren(t *testing.T) {
+	d := NewDetector()
+	for _, tt := range []struct {
+		argv   []string
+		exe    string
+		parent []string
+		rt     string
+		flags  string
+	}{
+		{[]string{"/usr/bin/python3", "/usr/bin/podman-compose", "ps"}, "/usr/bin/python3.11", nil, "podman-compose", ""},
+		{[]string{"/bin/sh", "/usr/bin/docker", "run", "--privileged", "x"}, "/usr/bin/dash", nil, "docker", "[PRIVILEGED]"},
+		{[]string{"sh", "-c", "docker"}, "/usr/bin/dash", nil, "", ""},
+		{[]string{"python3", "-c", "import os"}, "/usr/bin/python3", nil, "", ""},
+		// podman-compose runs podman for each service: scored at its own exec.
+		{[]string{"podman", "run", "--privileged", "x"}, "/usr/bin/podman", []string{"/usr/bin/python3", "/usr/bin/podman-compose", "up"}, "podman", ""},
+		{[]string{"nerdctl", "create", "--privileged", "x"}, "/usr/bin/nerdctl", []string{"nerdctl", "compose", "up"}, "nerdctl", ""},
+		{[]string{"podman", "run", "--privileged", "x"}, "/usr/bin/podman", []string{"bash"}, "podman", "[PRIVILEGED]"},
+	} {
+		f := d.Inspect(Command{Argv: tt.argv, Exe: tt.exe, ParentArgv: tt.parent})
+		rt := ""
+		if f != nil {
+			rt = f.Runtime
+		}
+		if rt != tt.rt || (f != nil && cats(f) != tt.flags) {
+			t.Errorf("%q (parent %q): runtime %q flags %q, want %q %q", tt.argv, tt.parent, rt, cats(f), tt.rt, tt.flags)
+		}
+	}
+}

@@ -69,10 +69,12 @@ type Command struct {
 	// Files reads the manifests and configs the command line names; nil
 	// means they are not read (the finding says so).
 	Files *FileReader
-	// ParentExe is the parent's executable, when known: a compose provider
-	// run by docker or podman for the same action is scored once, at the
-	// parent's exec.
-	ParentExe string
+	// ParentExe and ParentArgv describe the parent, when known: a compose
+	// provider run by docker or podman for the same action, and the
+	// podman/nerdctl create or run a compose tool execs for each service,
+	// are scored once, at the exec that named the compose file.
+	ParentExe  string
+	ParentArgv []string
 }
 
 // Inspect recognises a container CLI by the basename of its executable or
@@ -90,6 +92,14 @@ func (d *Detector) Inspect(c Command) *Finding {
 		f.ReadAt = c.Files.When
 	}
 	var h hits
+	if composeChild(rt, args, c) {
+		f.Action = "run"
+		if len(args) > 0 {
+			f.Action = args[0]
+		}
+		f.Notes = append(f.Notes, "run by a compose tool for its service: scored at the compose exec")
+		return f
+	}
 	switch rt {
 	case "docker", "podman", "nerdctl":
 		d.dockerFamily(&c, cliOf(rt), args, f, &h)
@@ -104,6 +114,27 @@ func (d *Detector) Inspect(c Command) *Finding {
 	}
 	h.score(&d.Weights, f)
 	return f
+}
+
+// composeChild reports whether a docker-family run or create was executed
+// by a compose tool (podman-compose, docker-compose v1, nerdctl compose)
+// launching a service of the compose file it already scored.
+func composeChild(rt string, args []string, c Command) bool {
+	if rt != "podman" && rt != "nerdctl" && rt != "docker" {
+		return false
+	}
+	if sub, _ := cliOf(rt).global.command(args); sub != "run" && sub != "create" && sub != "container" {
+		return false
+	}
+	prt, pargs := Runtime(c.ParentArgv, c.ParentExe)
+	switch prt {
+	case "podman-compose", "docker-compose":
+		return true
+	case "nerdctl", "podman", "docker":
+		sub, _ := cliOf(prt).global.command(pargs)
+		return sub == "compose"
+	}
+	return false
 }
 
 // runtimeNames are the container CLIs Inspect recognises.
@@ -132,6 +163,23 @@ func Runtime(argv []string, exe string) (string, []string) {
 		return rt, args
 	}
 	base := strings.ToLower(path.Base(argv[0]))
+	if interpreter(path.Base(exe)) || interpreter(base) {
+		// A script run by its interpreter: the kernel records argv as
+		// [python3, /usr/bin/podman-compose, up, ...], exe python3.
+		for i := 1; i < len(argv) && i < 4; i++ {
+			if a := argv[i]; strings.HasPrefix(a, "-") {
+				if strings.ContainsAny(a[1:], "ce") && !strings.HasPrefix(a, "--") {
+					// -c/-e: inline code; a runtime it starts execs on its own.
+					return "", nil
+				}
+				continue // the interpreter's own options (-u, -E)
+			}
+			if rt := runtimeName(argv[i]); rt != "" {
+				return rt, argv[i+1:]
+			}
+			break
+		}
+	}
 	for _, m := range multiCall {
 		if base == m && len(argv) > 1 {
 			if rt := runtimeName(argv[1]); rt != "" && !strings.Contains(argv[1], "/") {
@@ -146,6 +194,17 @@ func Runtime(argv []string, exe string) (string, []string) {
 		}
 	}
 	return "", nil
+}
+
+// interpreter reports whether a program name is a script interpreter.
+func interpreter(name string) bool {
+	n := strings.ToLower(name)
+	for _, p := range [...]string{"python", "sh", "bash", "dash", "zsh", "perl", "ruby", "node"} {
+		if n == p || (strings.HasPrefix(n, p) && strings.Trim(n[len(p):], "0123456789.") == "") {
+			return true
+		}
+	}
+	return false
 }
 
 func runtimeName(p string) string {
