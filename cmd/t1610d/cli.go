@@ -40,9 +40,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return usagef("no command given")
 	}
 	switch args[0] {
+	case "run":
+		return runDaemon(ctx, args[1:], stdin, stdout, stderr)
 	case "replay":
 		return runReplay(ctx, args[1:], stdin, stdout, stderr)
-
+	case "rules":
+		return runRules(stdout)
 	case "explain":
 		return runExplain(args[1:], stdout, stderr)
 	case "check-config":

@@ -70,7 +70,7 @@ type detectStage struct {
 
 func (s *detectStage) handle(c *stageConfig, x *auditd.Exec) error {
 	parent, hasParent := s.procs.Observe(x)
-	f := c.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: c.files, ParentExe: parent.Exe})
+	f := c.det.Inspect(detect.Command{Argv: x.Argv, Exe: x.Exe, Cwd: x.Cwd, Files: c.files, ParentExe: parent.Exe, ParentArgv: parent.Argv})
 	alert := c.det.Alerts(f)
 	suppressed := ""
 	if f != nil {

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/t1610d/t1610d/auditd"
+	"github.com/t1610d/t1610d/internal/audittest"
+)
+
+// liveAlert is what the live tests check of an alert.
+type liveAlert struct {
+	record
+	Process struct{ Pid, Ppid, Uid, Auid uint32 }
+}
+
+// ensureUser creates a local user with uid, as the capture script does.
+func ensureUser(t *testing.T, name string, uid int) {
+	t.Helper()
+	if u, err := user.LookupId(fmt.Sprint(uid)); err == nil && u.Username == name {
+		return
+	}
+	if out, err := exec.Command("useradd", "-u", fmt.Sprint(uid), "-M", "-s", "/bin/bash", name).CombinedOutput(); err != nil {
+		t.Skipf("useradd %s: %v %s", name, err, out)
+	}
+}
+
+// launches runs container CLIs as alice would after logging in and becoming
+// root: loginuid 1003, then sudo docker, kubectl, and a podman stand-in.
+func launches(t *testing.T, marker string) {
+	t.Helper()
+	bin := t.TempDir()
+	if err := exec.Command("cp", "/bin/true", filepath.Join(bin, "podman")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join([]string{
+		"echo 1003 > /proc/self/loginuid",
+		"/bin/true " + marker,
+		"sudo docker run --privileged -v /:/host alpine true",
+		"kubectl --kubeconfig /dev/null --server https://127.0.0.1:1 run pwn --image=alpine --privileged --restart=Never",
+		"podman run --pid=host alpine true",
+		"/bin/true " + marker + "-end",
+	}, "\n")
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":"+bin, "DOCKER_HOST=unix:///nonexistent.sock")
+	cmd.Run() // the CLIs fail (no engine, no cluster): their execs are what counts
+}
+
+// daemon runs `t1610d run` as a process with cfg and returns its output
+// once it has seen the end marker and been stopped with SIGTERM.
+func runLiveDaemon(t *testing.T, bin, cfg, marker string, during func()) ([]liveAlert, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", cfg)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// Until the daemon receives, execs go unseen: send probes until one shows.
+	waitFor(t, func() bool {
+		exec.Command("/bin/true", marker+"-probe").Run()
+		return bytes.Contains(stdout.Bytes(), []byte(marker+"-probe"))
+	}, "the daemon to receive exec events: "+stderr.String())
+	during()
+	waitFor(t, func() bool { return bytes.Contains(stdout.Bytes(), []byte(marker+"-end")) }, "the end marker")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("t1610d run: %v\n%s", err, stderr.String())
+	}
+	var alerts []liveAlert
+	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var a liveAlert
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("not JSON: %s", sc.Text())
+		}
+		alerts = append(alerts, a)
+	}
+	return alerts, stderr.String()
+}
+
+func checkLaunches(t *testing.T, recs []liveAlert) map[string]liveAlert {
+	t.Helper()
+	got := map[string]liveAlert{}
+	for _, r := range recs {
+		if r.RiskScore > 0 {
+			got[r.Runtime] = r
+		}
+	}
+	d, ok := got["docker"]
+	if !ok {
+		t.Fatalf("no docker alert in %d records", len(recs))
+	}
+	if d.SuspiciousFlags != "[PRIVILEGED] [HOST_MOUNT]" || d.InitiatingProcessFileName != "sudo" ||
+		d.LoginAccountName != "alice" || d.AccountName != "root" || d.Process.Auid != 1003 || d.ContainerImage != "alpine" {
+		t.Errorf("sudo docker run: %s, parent %q, login %q, account %q, auid %d, image %q", d.SuspiciousFlags,
+			d.InitiatingProcessFileName, d.LoginAccountName, d.AccountName, d.Process.Auid, d.ContainerImage)
+	}
+	if !strings.HasPrefix(d.InitiatingProcessCommandLine, "sudo docker run --privileged") {
+		t.Errorf("parent command line %q", d.InitiatingProcessCommandLine)
+	}
+	if k := got["kubectl"]; k.SuspiciousFlags != "[PRIVILEGED]" || k.LoginAccountName != "alice" {
+		t.Errorf("kubectl run --privileged: %+v", k.record)
+	}
+	if p := got["podman"]; p.SuspiciousFlags != "[HOST_PID]" {
+		t.Errorf("podman run --pid=host: %+v", p.record)
+	}
+	return got
+}
+
+func liveCfg(t *testing.T, mode string) string {
+	return writeConfig(t, fmt.Sprintf("[source]\nkind = \"netlink\"\nnetlink_mode = %q\nstate_dir = %q\n[[output]]\ntype = \"stdout\"\nevents = \"all\"\n", mode, t.TempDir()))
+}
+
+// TestLiveUnicast: no auditd; t1610d owns the audit pid, installs its rules,
+// and alerts on real execs with their parent and users; on exit the audit
+// state is as before (audittest checks).
+func TestLiveUnicast(t *testing.T) {
+	audittest.Require(t, "sudo", "docker", "kubectl", "useradd")
+	ensureUser(t, "alice", 1003)
+	bin := buildBinary(t)
+	marker := fmt.Sprintf("t1610d-live-%d", time.Now().UnixNano())
+	recs, log := runLiveDaemon(t, bin, liveCfg(t, "unicast"), marker, func() { launches(t, marker) })
+	checkLaunches(t, recs)
+	if !strings.Contains(log, "unicast") {
+		t.Errorf("the daemon's log does not say unicast:\n%s", log)
+	}
+	if st := audittest.Read(t); st.PID != "0" {
+		t.Errorf("audit pid %s after exit", st.PID)
+	}
+}
+
+// TestLiveMulticast: beside a running auditd, t1610d listens on multicast
+// (kind auto), alerts the same, and auditd still logs the same events.
+func TestLiveMulticast(t *testing.T) {
+	audittest.Require(t, "sudo", "docker", "kubectl", "useradd")
+	ensureUser(t, "alice", 1003)
+	bin := buildBinary(t)
+	ad := audittest.StartAuditd(t, t.TempDir())
+	audittest.LoadRules(t, auditRules...)
+	marker := fmt.Sprintf("t1610d-live-%d", time.Now().UnixNano())
+	recs, log := runLiveDaemon(t, bin, liveCfg(t, "auto"), marker, func() { launches(t, marker) })
+	got := checkLaunches(t, recs)
+	if !strings.Contains(log, "multicast") {
+		t.Errorf("the daemon's log does not say multicast:\n%s", log)
+	}
+	// auditd logged the same exec events.
+	var logged []*auditd.Exec
+	for i := 0; i < 50; i++ {
+		logged = logged[:0]
+		asm := auditd.NewAssembler(func(e *auditd.Exec) { logged = append(logged, e) })
+		(&auditd.Replay{Paths: []string{ad.LogPath()}}).Run(context.Background(), asm)
+		if hasSerial(logged, got["docker"].Audit.Sequence) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, rt := range []string{"docker", "kubectl", "podman"} {
+		if !hasSerial(logged, got[rt].Audit.Sequence) {
+			t.Errorf("auditd's log lacks the %s exec (serial %d) t1610d saw", rt, got[rt].Audit.Sequence)
+		}
+	}
+}
+
+func hasSerial(execs []*auditd.Exec, serial uint64) bool {
+	for _, e := range execs {
+		if e.Serial == serial {
+			return true
+		}
+	}
+	return false
+}
