@@ -183,3 +183,67 @@ func hasSerial(execs []*auditd.Exec, serial uint64) bool {
 	}
 	return false
 }
+
+// TestRunUnwritableStateDir: a state_dir that cannot be created is a clear
+// error at start, naming it.
+func TestRunUnwritableStateDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	logf := filepath.Join(dir, "audit.log")
+	os.WriteFile(logf, nil, 0o644)
+	cfg := writeConfig(t, fmt.Sprintf("[source]\nkind = \"tail\"\ntail_path = %q\nstate_dir = %q\n", logf, filepath.Join(file, "state")))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, stderr, code := runCmdCtx(ctx, "run", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, filepath.Join(file, "state")) {
+		t.Errorf("exit %d, stderr %q: want 1 and the state dir named", code, stderr)
+	}
+}
+
+func runCmdCtx(ctx context.Context, args ...string) (string, string, int) {
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, args, strings.NewReader(""), &stdout, &stderr)
+	code := exitCode(err, &stderr)
+	return stdout.String(), stderr.String(), code
+}
+
+// TestRunAutoFallsBackToTail: without the audit capabilities netlink is
+// not permitted; kind = auto says so and tails the log instead.
+func TestRunAutoFallsBackToTail(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop capabilities with setpriv")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv (util-linux)")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	logf := filepath.Join(dir, "audit.log")
+	os.WriteFile(logf, nil, 0o644)
+	cfg := writeConfig(t, fmt.Sprintf("[source]\nkind = \"auto\"\ntail_path = %q\nstate_dir = %q\n", logf, filepath.Join(dir, "state")))
+	cmd := exec.Command("setpriv", "--bounding-set", "-audit_read,-audit_control,-audit_write", "--inh-caps", "-all", bin, "run", "--config", cfg)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), "tailing the audit log instead") }, "the fallback: "+stderr.String())
+	if !strings.Contains(stderr.String(), "not permitted") {
+		t.Errorf("the log does not say why netlink failed:\n%s", stderr.String())
+	}
+	time.Sleep(300 * time.Millisecond) // the tail starts at the end of the log
+	f, _ := os.OpenFile(logf, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(sampleLog(t))
+	f.Close()
+	want, _, _ := replay(t, "../../testdata/sample")
+	waitFor(t, func() bool { return len(serials(t, stdout.Bytes())) >= len(want) }, "the alerts from the tailed log")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v\n%s", err, stderr.String())
+	}
+	if got := serials(t, stdout.Bytes()); len(got) != len(want) {
+		t.Errorf("%d alerts from the tail, replay has %d", len(got), len(want))
+	}
+}
