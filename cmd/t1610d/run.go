@@ -138,6 +138,10 @@ func (d *daemon) run(ctx context.Context, set *settings) error {
 
 	srcCtx, stopSrc := context.WithCancel(ctx)
 	defer stopSrc()
+	sd := newNotifier() // systemd: READY, RELOADING, STOPPING, watchdog (notify.go)
+	defer sd.stopping()
+	defer context.AfterFunc(ctx, sd.stopping)()
+	go sd.runWatchdog(srcCtx)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -147,7 +151,9 @@ func (d *daemon) run(ctx context.Context, set *settings) error {
 			case <-srcCtx.Done():
 				return
 			case <-hup:
+				sd.reloading()
 				d.reload()
+				sd.ready("reloaded")
 			}
 		}
 	}()
@@ -160,6 +166,9 @@ func (d *daemon) run(ctx context.Context, set *settings) error {
 		d.metrics.snapshot(asm.Stats())
 	}()
 	d.log.Info().Str("source", set.source.Kind).Int("outputs", len(lc.queues)).Msg("t1610d running")
+	if err := sd.ready("running: source " + set.source.Kind); err != nil {
+		d.log.Warn().Err(err).Msg("cannot tell the service manager we are ready")
+	}
 
 	stage := &detectStage{procs: auditd.NewProcTable(auditd.DefaultProcTableSize, auditd.DefaultProcMaxAge), metrics: d.metrics}
 	stage.host, _ = os.Hostname()
