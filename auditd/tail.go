@@ -73,15 +73,16 @@ const (
 // switch: an event split over two files is one event. A last line without
 // its newline waits for it.
 //
-// Exactly once. Run hands the Assembler a line only once it is sure, as far
-// as the log tells, that the event it belongs to has been written out: a
-// run of lines at the end of the stream is held back until the event's
-// PROCTITLE record (the kernel's last record of a syscall event), until
-// tailHoldWindow later events have started, or until the log has been idle
-// for tailHoldIdle. When Run stops, the held lines are not pushed and the
-// final position is taken before them, so that an event being written at
-// that moment is read whole after a restart instead of being emitted in two
-// halves.
+// Exactly once. auditd writes an event record by record, so a reader can
+// find half an event at the end of the log. Run therefore holds back the
+// lines at the end of the stream until their event looks written out: its
+// PROCTITLE record (the kernel's last record of a syscall event) has come,
+// 8 later events have started, or the log has been idle for 250ms. When
+// Run stops, held lines are not pushed and the final position is taken
+// before them, so an event being written at that moment is read whole after
+// the restart instead of being emitted in two halves. With the pipeline's
+// final Checkpoint a graceful restart is exactly once; after a crash the
+// last checkpoint (at most Interval old) makes it at least once.
 //
 // Checkpoints. Run writes the checkpoint when it starts, every Interval at
 // Acked(), and once more before it returns; Checkpoint writes it on demand.
@@ -120,7 +121,7 @@ type Tail struct {
 
 // TailStats counts what a Tail did.
 type TailStats struct {
-	Lines            uint64 // lines read (each pushed to the Assembler once)
+	Lines            uint64 // lines read (lines held back at a stop are read again by the next Run)
 	Bytes            uint64 // bytes read
 	Rotations        uint64 // a new file taken up at Path (rename rotation, or deleted and recreated)
 	Truncations      uint64 // a file found shorter than the offset read (copytruncate), read again from 0
@@ -222,6 +223,7 @@ type tailRun struct {
 
 	watcher  *fsnotify.Watcher
 	polling  bool
+	pollTick *time.Ticker // while polling
 	now      time.Time
 	lastData time.Time
 	lastExp  time.Time
@@ -289,17 +291,18 @@ func (t *Tail) Run(ctx context.Context, asm *Assembler) error {
 	defer r.closeAll()
 
 	period := tailFlushEvery
-	if r.poll < period {
-		period = r.poll
-	}
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	r.step(ctx)
 	for {
 		var events chan fsnotify.Event
 		var errs chan error
+		var poll <-chan time.Time
 		if r.watcher != nil {
 			events, errs = r.watcher.Events, r.watcher.Errors
+		}
+		if r.pollTick != nil {
+			poll = r.pollTick.C
 		}
 		select {
 		case <-ctx.Done():
@@ -335,13 +338,11 @@ func (t *Tail) Run(ctx context.Context, asm *Assembler) error {
 			}
 			r.warnRate(err, "inotify error")
 			r.step(ctx)
+		case <-poll:
+			r.step(ctx)
 		case now := <-tick.C:
 			r.now = now
-			every := tailSafetyEvery
-			if r.polling {
-				every = r.poll
-			}
-			if now.Sub(r.lastLook) >= every-period/2 {
+			if !r.polling && now.Sub(r.lastLook) >= tailSafetyEvery {
 				r.step(ctx)
 			}
 			r.duties()
@@ -627,6 +628,7 @@ func (r *tailRun) fallback(why string) {
 		return
 	}
 	r.polling = true
+	r.pollTick = time.NewTicker(r.poll)
 	r.t.stats.fallbacks.Add(1)
 	r.t.Log.Warn().Str("path", r.t.Path).Str("reason", why).Dur("poll", r.poll).Msg("tail: polling the log instead of inotify")
 }
@@ -1033,6 +1035,9 @@ func (r *tailRun) closeAll() {
 	if r.watcher != nil {
 		r.watcher.Close()
 		r.watcher = nil
+	}
+	if r.pollTick != nil {
+		r.pollTick.Stop()
 	}
 	r.t.mu.Lock()
 	for _, s := range r.queue {
