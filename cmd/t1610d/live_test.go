@@ -247,3 +247,99 @@ func TestRunAutoFallsBackToTail(t *testing.T) {
 		t.Errorf("%d alerts from the tail, replay has %d", len(got), len(want))
 	}
 }
+
+// TestLiveTailRotationRestart: auditd rotates its log several times under
+// load (max_log_file = 1) while `t1610d run` tails it; t1610d is restarted
+// gracefully in the middle. Every exec event of the load is emitted exactly
+// once, checked by serial against auditd's own files.
+func TestLiveTailRotationRestart(t *testing.T) {
+	audittest.Require(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	ad := audittest.StartAuditd(t, filepath.Join(dir, "auditd"), "log_format = ENRICHED", "max_log_file = 1", "num_logs = 20", "freq = 50")
+	audittest.LoadRules(t, auditRules...)
+	state := filepath.Join(dir, "state")
+	daemon := func(out string) (*exec.Cmd, *lockedBuffer) {
+		cfg := writeConfig(t, fmt.Sprintf("[source]\nkind = \"tail\"\ntail_path = %q\nstate_dir = %q\n[[output]]\ntype = \"file\"\npath = %q\nevents = \"all\"\n",
+			ad.LogPath(), state, out))
+		cmd := exec.Command(bin, "run", "--config", cfg)
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+		waitFor(t, func() bool { return strings.Contains(stderr.String(), "t1610d running") }, "the daemon to start")
+		time.Sleep(300 * time.Millisecond)
+		return cmd, &stderr
+	}
+	stop := func(cmd *exec.Cmd, stderr *lockedBuffer) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("t1610d run: %v\n%s", err, stderr.String())
+		}
+	}
+	marker := fmt.Sprintf("t1610d-rot-%d", time.Now().UnixNano())
+	pad := strings.Repeat("x", 300)
+	out1, out2 := filepath.Join(dir, "out1.json"), filepath.Join(dir, "out2.json")
+	a, aerr := daemon(out1)
+	load := exec.Command("bash", "-c", fmt.Sprintf(`end=$((SECONDS+5)); for w in 1 2; do (while ((SECONDS < end)); do /bin/true %s %s; done) & done; wait`, marker, pad))
+	if err := load.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	stop(a, aerr)
+	b, berr := daemon(out2)
+	load.Wait()
+	time.Sleep(2500 * time.Millisecond) // auditd writes, the tail reads, the last events complete
+	stop(b, berr)
+	ad.Stop(t)
+
+	logs, _ := filepath.Glob(ad.LogPath() + "*")
+	if len(logs) < 4 {
+		t.Errorf("auditd rotated only %d times", len(logs)-1)
+	}
+	auditdRun := map[uint64]bool{}
+	asm := auditd.NewAssembler(func(e *auditd.Exec) {
+		if len(e.Argv) > 1 && e.Argv[1] == marker {
+			auditdRun[e.Serial] = true
+		}
+	})
+	auditd.SortRotated(logs)
+	(&auditd.Replay{Paths: logs}).Run(context.Background(), asm)
+	seen := map[uint64]int{}
+	for _, out := range []string{out1, out2} {
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var r record
+			json.Unmarshal(sc.Bytes(), &r)
+			if strings.HasPrefix(r.ProcessCommandLine, "/bin/true "+marker) {
+				seen[r.Audit.Sequence]++
+			}
+		}
+	}
+	missing, dup := 0, 0
+	for s := range auditdRun {
+		switch seen[s] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dup++
+		}
+	}
+	for s := range seen {
+		if !auditdRun[s] {
+			t.Errorf("serial %d emitted but not in auditd's logs", s)
+		}
+	}
+	t.Logf("%d rotated files, %d load execs in auditd's logs, %d emitted, %d missing, %d twice", len(logs), len(auditdRun), len(seen), missing, dup)
+	if len(auditdRun) < 1000 || missing != 0 || dup != 0 {
+		t.Errorf("%d load execs logged: %d missing, %d emitted twice", len(auditdRun), missing, dup)
+	}
+}
