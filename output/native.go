@@ -1,9 +1,13 @@
 package output
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/t1610d/t1610d/auditd"
 	"github.com/t1610d/t1610d/detect"
@@ -16,6 +20,7 @@ type Event struct {
 	Parent     auditd.Proc
 	HasParent  bool
 	Finding    *detect.Finding // nil for a program that is not a container CLI
+	Alert      bool            // the finding is an alert (threshold reached, not suppressed)
 	Host       string          // DeviceName when the records carry no node=
 	Suppressed string          // the allow rule that suppressed it, if any
 	Secrets    *detect.Secrets // what to redact; nil for the default patterns
@@ -44,6 +49,7 @@ type Native struct {
 	Flags            []NativeFlag
 	Process          NativeProcess
 	Audit            NativeAudit
+	AlertID          string          `json:"AlertId"` // stable: the same exec always has the same id (AlertID)
 	Manifest         *NativeManifest `json:",omitempty"`
 	Suppressed       string          `json:",omitempty"`
 	Notes            []string        `json:",omitempty"`
@@ -125,6 +131,7 @@ func NewNative(e *Event) *Native {
 			Exe: x.Exe, Cwd: x.Cwd, Tty: x.TTY, Ses: x.Ses,
 		},
 		Audit:      NativeAudit{Node: x.Node, Sequence: x.Serial, Key: x.Key},
+		AlertID:    AlertID(host, x.Serial, x.Time),
 		Suppressed: e.Suppressed,
 		Warnings:   x.Warnings,
 	}
@@ -146,6 +153,23 @@ func NewNative(e *Event) *Native {
 		}
 	}
 	return n
+}
+
+// AlertID is the stable id of the record of one exec: 32 hex digits of
+// SHA-256 over the host (DeviceName), the audit serial and the event's time.
+// A record delivered twice (a retry, a restart that re-reads the log, a
+// replay on the same host) carries the same id, so receivers can drop the
+// duplicates; two execs never share one, as (host, serial, time) is unique
+// in an audit stream.
+func AlertID(host string, serial uint64, t time.Time) string {
+	b := make([]byte, 0, len(host)+48)
+	b = append(b, host...)
+	b = append(b, 0)
+	b = strconv.AppendUint(b, serial, 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, t.UnixNano(), 10)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 // AppendNative appends e's native record as one line of JSON.

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/t1610d/t1610d/output"
 )
@@ -158,12 +159,15 @@ func decodeNative(t *testing.T, line []byte) output.Native {
 }
 
 // stabilise replaces what depends on the replaying machine: a log without
-// node= is attributed to this host's name.
+// node= is attributed to this host's name (and its AlertId derived from it).
 func stabilise(n *output.Native, host string) {
 	if n.Audit.Node == "" && n.DeviceName == host {
 		n.DeviceName = "(replaying host)"
 		if n.AccountDomain == host {
 			n.AccountDomain = n.DeviceName
+		}
+		if tm, err := time.Parse(time.RFC3339Nano, n.TimeGenerated); err == nil && n.AlertID == output.AlertID(host, n.Audit.Sequence, tm) {
+			n.AlertID = output.AlertID(n.DeviceName, n.Audit.Sequence, tm)
 		}
 	}
 }
