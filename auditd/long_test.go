@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/t1610d/t1610d/internal/audittest"
 )
 
 // readArgvFiles reads expected/*.argv: what argv.sh executed, each argument
@@ -123,9 +124,9 @@ func indexOf(s []string, v string) int {
 // TestLongArgvLive runs the same command lines again under a real, private
 // auditd on this kernel (testdata/capture/capture.sh) and checks the fresh
 // log against what was executed. capture.sh puts the kernel's audit state
-// back as it found it.
+// back as it found it; Require's cleanup would put back anything left over.
 func TestLongArgvLive(t *testing.T) {
-	requireAudit(t)
+	audittest.Require(t, "bash", "flock")
 	tmp := t.TempDir()
 	expected := filepath.Join(tmp, "expected")
 	if err := os.Mkdir(expected, 0o755); err != nil {
@@ -141,34 +142,4 @@ func TestLongArgvLive(t *testing.T) {
 		t.Fatalf("argv.sh recorded %d command lines, want 4", len(got))
 	}
 	checkLongArgv(t, filepath.Join(tmp, "audit.log"), got)
-}
-
-// requireAudit skips unless the test can own the kernel's audit subsystem:
-// root, auditd installed, nobody else holding the audit socket. It takes a
-// lock so that no two such tests (in any package) run at once.
-func requireAudit(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to drive the kernel's audit subsystem")
-	}
-	for _, bin := range []string{"auditd", "auditctl", "bash", "setpriv", "flock"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("needs %s (apt-get install auditd util-linux)", bin)
-		}
-	}
-	f, err := os.OpenFile("/tmp/t1610d-audit-tests.lock", os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, err := exec.Command("auditctl", "-s").Output()
-	if err != nil {
-		t.Skipf("auditctl -s: %v: no audit subsystem here", err)
-	}
-	if !bytes.Contains(st, []byte("\npid 0\n")) {
-		t.Skipf("another process owns the audit socket:\n%s", st)
-	}
 }

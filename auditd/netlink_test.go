@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,78 +20,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/t1610d/t1610d/internal/audittest"
 )
-
-// auditState is the part of the kernel's audit state the tests change.
-type auditState struct {
-	enabled, pid, backlogLimit string
-	rules                      string // auditctl -l
-}
-
-func (s auditState) String() string {
-	return fmt.Sprintf("enabled %s, pid %s, backlog_limit %s, rules:\n%s", s.enabled, s.pid, s.backlogLimit, s.rules)
-}
-
-func readAuditState(t *testing.T) auditState {
-	t.Helper()
-	st, err := exec.Command("auditctl", "-s").Output()
-	if err != nil {
-		t.Fatalf("auditctl -s: %v", err)
-	}
-	var s auditState
-	for _, line := range strings.Split(string(st), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "enabled":
-			s.enabled = f[1]
-		case "pid":
-			s.pid = f[1]
-		case "backlog_limit":
-			s.backlogLimit = f[1]
-		}
-	}
-	rules, err := exec.Command("auditctl", "-l").Output()
-	if err != nil {
-		t.Fatalf("auditctl -l: %v", err)
-	}
-	s.rules = strings.TrimSpace(string(rules))
-	return s
-}
-
-// keepAuditState remembers the audit state and, in t.Cleanup, puts back
-// whatever is not as it was (rules, enabled, backlog limit) and fails the
-// test if it still differs.
-func keepAuditState(t *testing.T) auditState {
-	t.Helper()
-	before := readAuditState(t)
-	if before.enabled == "2" {
-		t.Skip("the kernel's audit configuration is immutable")
-	}
-	t.Cleanup(func() {
-		now := readAuditState(t)
-		if now.rules != before.rules {
-			exec.Command("auditctl", "-D").Run()
-			if before.rules != "No rules" {
-				for _, r := range strings.Split(before.rules, "\n") {
-					exec.Command("auditctl", strings.Fields(r)...).Run()
-				}
-			}
-		}
-		if now.backlogLimit != before.backlogLimit {
-			exec.Command("auditctl", "-b", before.backlogLimit).Run()
-		}
-		if now.enabled != before.enabled {
-			exec.Command("auditctl", "-e", before.enabled).Run()
-		}
-		if after := readAuditState(t); after != before {
-			t.Errorf("audit state not restored:\nbefore: %v\nafter:  %v", before, after)
-		}
-	})
-	return before
-}
 
 // harness runs a Netlink in the background and collects its execs.
 type harness struct {
@@ -197,102 +127,11 @@ func marker(t *testing.T) []string {
 	return argv
 }
 
-// privateAuditd is an auditd of the test's own, as testdata/capture does it.
-type privateAuditd struct {
-	dir string
-	cmd *exec.Cmd
-	out bytes.Buffer
-}
-
-func (a *privateAuditd) logPath() string { return filepath.Join(a.dir, "log", "audit.log") }
-
-// startAuditd starts auditd -n with a configuration in dir (written once)
-// and waits until it owns the audit pid.
-func startAuditd(t *testing.T, dir string) *privateAuditd {
-	t.Helper()
-	a := &privateAuditd{dir: dir}
-	conf := filepath.Join(dir, "etc", "auditd.conf")
-	if _, err := os.Stat(conf); err != nil {
-		for _, d := range []string{"etc/plugins.d", "log"} {
-			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		text := strings.Join([]string{
-			"local_events = yes", "write_logs = yes",
-			"log_file = " + a.logPath(), "log_format = RAW", "log_group = root",
-			"flush = INCREMENTAL_ASYNC", "freq = 20", "num_logs = 2", "max_log_file = 64",
-			"max_log_file_action = ROTATE", "name_format = NONE",
-			"space_left = 75", "space_left_action = SYSLOG",
-			"admin_space_left = 50", "admin_space_left_action = SUSPEND",
-			"disk_full_action = SUSPEND", "disk_error_action = SUSPEND",
-			"q_depth = 2000", "overflow_action = SYSLOG",
-			"plugin_dir = " + filepath.Join(dir, "etc", "plugins.d"),
-			"end_of_event_timeout = 2",
-		}, "\n") + "\n"
-		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a.cmd = exec.Command("auditd", "-n", "-c", filepath.Join(dir, "etc"))
-	a.cmd.Stdout, a.cmd.Stderr = &a.out, &a.out
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.stop(t) })
-	want := strconv.Itoa(a.cmd.Process.Pid)
-	for i := 0; i < 100; i++ {
-		if readAuditState(t).pid == want {
-			return a
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("auditd did not take the audit pid within 5s:\n%s", a.out.String())
-	return nil
-}
-
-// stop ends auditd and waits until the audit pid is free.
-func (a *privateAuditd) stop(t *testing.T) {
-	t.Helper()
-	if a.cmd == nil {
-		return
-	}
-	cmd := a.cmd
-	a.cmd = nil
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Errorf("auditd did not stop on SIGTERM within 5s")
-	}
-	for i := 0; i < 50 && readAuditState(t).pid != "0"; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// loadExecRules loads DefaultRules with auditctl and enables auditing, as an
-// administrator would beside auditd.
-func loadExecRules(t *testing.T) {
-	t.Helper()
-	for _, r := range DefaultRules() {
-		if out, err := exec.Command("auditctl", strings.Fields(r)...).CombinedOutput(); err != nil {
-			t.Fatalf("auditctl %s: %v\n%s", r, err, out)
-		}
-	}
-	if out, err := exec.Command("auditctl", "-e", "1").CombinedOutput(); err != nil {
-		t.Fatalf("auditctl -e 1: %v\n%s", err, out)
-	}
-}
-
 // auditdLogged waits until auditd's log holds the exec of serial with argv.
-func auditdLogged(t *testing.T, a *privateAuditd, serial uint64, argv []string) {
+func auditdLogged(t *testing.T, a *audittest.Auditd, serial uint64, argv []string) {
 	t.Helper()
 	for i := 0; ; i++ {
-		for _, e := range replayExecs(t, a.logPath()) {
+		for _, e := range replayExecs(t, a.LogPath()) {
 			if e.Serial == serial && slicesEqual(e.Argv, argv) {
 				return
 			}
@@ -308,22 +147,21 @@ func auditdLogged(t *testing.T, a *privateAuditd, serial uint64, argv []string) 
 // exec rules, sees a marker exec and a docker run --privileged from this
 // test, and on exit removes its rules and gives the pid back.
 func TestNetlinkUnicast(t *testing.T) {
-	requireAudit(t)
-	before := keepAuditState(t)
+	before := audittest.Require(t)
 	n := &Netlink{Mode: ModeAuto, InstallRules: true}
 	h := startNetlink(t, n)
 	if got := n.ModeInUse(); got != ModeUnicast {
 		t.Fatalf("mode %q with no audit daemon, want unicast", got)
 	}
-	during := readAuditState(t)
-	if during.pid != strconv.Itoa(os.Getpid()) {
-		t.Errorf("audit pid %s while running, want ours (%d)", during.pid, os.Getpid())
+	during := audittest.Read(t)
+	if during.PID != strconv.Itoa(os.Getpid()) {
+		t.Errorf("audit pid %s while running, want ours (%d)", during.PID, os.Getpid())
 	}
-	if during.enabled != "1" || during.backlogLimit != "8192" {
-		t.Errorf("while running: enabled %s backlog_limit %s, want 1 and 8192", during.enabled, during.backlogLimit)
+	if during.Enabled != "1" || during.BacklogLimit != "8192" {
+		t.Errorf("while running: enabled %s backlog_limit %s, want 1 and 8192", during.Enabled, during.BacklogLimit)
 	}
-	if !strings.Contains(during.rules, "-S execve,execveat -F key=t1610d") {
-		t.Errorf("exec rules not installed:\n%s", during.rules)
+	if !strings.Contains(during.Rules, "-S execve,execveat -F key=t1610d") {
+		t.Errorf("exec rules not installed:\n%s", during.Rules)
 	}
 	st := n.Stats()
 	if st.RulesAdded != 2 || st.RcvBuf < DefaultRcvBuf {
@@ -368,7 +206,7 @@ func TestNetlinkUnicast(t *testing.T) {
 		t.Errorf("stats after Run %+v", st)
 	}
 	t.Logf("stats %+v", st)
-	if after := readAuditState(t); after != before {
+	if after := audittest.Read(t); after != before {
 		t.Errorf("Run did not put the audit state back:\nbefore: %v\nafter:  %v", before, after)
 	}
 }
@@ -376,11 +214,10 @@ func TestNetlinkUnicast(t *testing.T) {
 // TestNetlinkMulticast: beside a running auditd, mode auto picks multicast,
 // leaves auditd's rules alone, and sees the exec auditd logs, same serial.
 func TestNetlinkMulticast(t *testing.T) {
-	requireAudit(t)
-	keepAuditState(t)
-	a := startAuditd(t, t.TempDir())
-	loadExecRules(t)
-	rules := readAuditState(t).rules
+	audittest.Require(t)
+	a := audittest.StartAuditd(t, t.TempDir())
+	audittest.LoadRules(t, DefaultRules()...)
+	rules := audittest.Read(t).Rules
 
 	n := &Netlink{InstallRules: true}
 	h := startNetlink(t, n)
@@ -396,42 +233,41 @@ func TestNetlinkMulticast(t *testing.T) {
 	if err := h.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	after := readAuditState(t)
-	if after.rules != rules || after.pid != strconv.Itoa(a.cmd.Process.Pid) {
+	after := audittest.Read(t)
+	if after.Rules != rules || after.PID != strconv.Itoa(a.Pid()) {
 		t.Errorf("Run changed auditd's state:\nrules before:\n%s\nafter: %v", rules, after)
 	}
-	a.stop(t)
+	a.Stop(t)
 }
 
 // TestNetlinkAuditdRestart: auditd stops and starts again while Run
 // receives in multicast, and its rules are wiped as augenrules does (-D):
 // Run adds its rules again and keeps receiving throughout.
 func TestNetlinkAuditdRestart(t *testing.T) {
-	requireAudit(t)
-	before := keepAuditState(t)
+	before := audittest.Require(t)
 	dir := t.TempDir()
-	a := startAuditd(t, dir)
-	loadExecRules(t)
+	a := audittest.StartAuditd(t, dir)
+	audittest.LoadRules(t, DefaultRules()...)
 	n := &Netlink{Mode: ModeMulticast, InstallRules: true}
 	h := startNetlink(t, n)
 	h.waitExec(t, marker(t), 5*time.Second)
 
-	a.stop(t)
+	a.Stop(t)
 	if out, err := exec.Command("auditctl", "-D").CombinedOutput(); err != nil {
 		t.Fatalf("auditctl -D: %v\n%s", err, out)
 	}
 	for i := 0; n.Stats().RulesAdded != 2; i++ {
 		if i == 40 {
-			t.Fatalf("rules not added again within 2s: %+v\n%s", n.Stats(), readAuditState(t).rules)
+			t.Fatalf("rules not added again within 2s: %+v\n%s", n.Stats(), audittest.Read(t).Rules)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if st := readAuditState(t); st.pid != "0" {
-		t.Fatalf("auditd stopped but the audit pid is %s", st.pid)
+	if st := audittest.Read(t); st.PID != "0" {
+		t.Fatalf("auditd stopped but the audit pid is %s", st.PID)
 	}
 	h.waitExec(t, marker(t), 5*time.Second) // no daemon at all: multicast still gets it
 
-	b := startAuditd(t, dir)
+	b := audittest.StartAuditd(t, dir)
 	m := marker(t)
 	e := h.waitExec(t, m, 5*time.Second)
 	auditdLogged(t, b, e.Serial, m)
@@ -441,20 +277,19 @@ func TestNetlinkAuditdRestart(t *testing.T) {
 	if err := h.stop(t); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if rules := readAuditState(t).rules; rules != before.rules {
+	if rules := audittest.Read(t).Rules; rules != before.Rules {
 		t.Errorf("the rules Run added again are still there:\n%s", rules)
 	}
-	b.stop(t)
+	b.Stop(t)
 }
 
 // TestNetlinkOverflow: a small receive buffer and a consumer that stalls
 // make the kernel drop multicast records for Run (ENOBUFS); Run counts the
 // overflow and goes on. auditd, beside it, loses nothing.
 func TestNetlinkOverflow(t *testing.T) {
-	requireAudit(t)
-	keepAuditState(t)
-	a := startAuditd(t, t.TempDir())
-	loadExecRules(t)
+	audittest.Require(t)
+	a := audittest.StartAuditd(t, t.TempDir())
+	audittest.LoadRules(t, DefaultRules()...)
 	n := &Netlink{Mode: ModeMulticast, RcvBuf: 4096}
 	var stalled atomic.Bool
 	resumed := make(chan struct{})
@@ -496,16 +331,15 @@ func TestNetlinkOverflow(t *testing.T) {
 		t.Errorf("the kernel lost %d records for auditd", st.KernelLost-lost0)
 	}
 	t.Logf("stats %+v", st)
-	a.stop(t)
+	a.Stop(t)
 }
 
 // TestNetlinkUnicastPidTaken: unicast while auditd owns the audit pid
 // fails at once with an error that names the owner, and disturbs nothing.
 func TestNetlinkUnicastPidTaken(t *testing.T) {
-	requireAudit(t)
-	keepAuditState(t)
-	a := startAuditd(t, t.TempDir())
-	before := readAuditState(t)
+	audittest.Require(t)
+	a := audittest.StartAuditd(t, t.TempDir())
+	before := audittest.Read(t)
 	n := &Netlink{Mode: ModeUnicast, InstallRules: true, Log: zerolog.New(zerolog.NewTestWriter(t))}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -515,22 +349,21 @@ func TestNetlinkUnicastPidTaken(t *testing.T) {
 		t.Fatal("Run in unicast beside auditd: no error")
 	}
 	t.Logf("error: %v", err)
-	want := fmt.Sprintf("owned by process %d", a.cmd.Process.Pid)
+	want := fmt.Sprintf("owned by process %d", a.Pid())
 	if !strings.Contains(err.Error(), want) || !errors.Is(err, syscall.EEXIST) || time.Since(start) > 2*time.Second {
 		t.Errorf("error %q after %v: want one naming %q, wrapping EEXIST, at once", err, time.Since(start), want)
 	}
-	if after := readAuditState(t); after != before {
+	if after := audittest.Read(t); after != before {
 		t.Errorf("a failed Run changed the audit state:\nbefore: %v\nafter:  %v", before, after)
 	}
-	a.stop(t)
+	a.Stop(t)
 }
 
 // TestNetlinkNotPermitted runs TestNetlinkHelperNoCaps in a child without
 // CAP_AUDIT_READ, CAP_AUDIT_CONTROL and CAP_NET_ADMIN: every mode fails
 // with an error that names the capability it needs.
 func TestNetlinkNotPermitted(t *testing.T) {
-	requireAudit(t)
-	before := keepAuditState(t)
+	before := audittest.Require(t, "setpriv")
 	cmd := exec.Command("setpriv", "--bounding-set=-audit_read,-audit_control,-net_admin", "--inh-caps=-all",
 		os.Args[0], "-test.run=^TestNetlinkHelperNoCaps$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), "T1610D_NETLINK_NOCAPS=1")
@@ -548,7 +381,7 @@ func TestNetlinkNotPermitted(t *testing.T) {
 			t.Errorf("child output lacks %q", want)
 		}
 	}
-	if after := readAuditState(t); after != before {
+	if after := audittest.Read(t); after != before {
 		t.Errorf("audit state changed:\nbefore: %v\nafter:  %v", before, after)
 	}
 }

@@ -2,7 +2,6 @@ package auditd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/t1610d/t1610d/internal/audittest"
 )
 
 // tailHarness is a log directory, a state directory and a minimal pipeline
@@ -28,30 +29,12 @@ type tailHarness struct {
 	dir   string
 	path  string
 	state string
-	log   syncBuffer
+	log   audittest.Buffer
 	// timeout is the Assembler's Timeout (300ms when 0: quick tests).
 	timeout time.Duration
 
 	mu    sync.Mutex
 	execs []*Exec
-}
-
-// syncBuffer is a bytes.Buffer for the Tail's log, read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newTailHarness(t *testing.T) *tailHarness {
@@ -547,21 +530,6 @@ func tailAuditctl(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-func tailAuditStatus(t *testing.T) map[string]string {
-	t.Helper()
-	out, err := exec.Command("auditctl", "-s").Output()
-	if err != nil {
-		t.Fatalf("auditctl -s: %v", err)
-	}
-	st := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 {
-			st[f[0]] = f[1]
-		}
-	}
-	return st
-}
-
 var tailExecveRE = regexp.MustCompile(`^(?:node=\S+ )?type=EXECVE msg=audit\(\d+\.\d+:(\d+)\): argc=`)
 
 // tailLoggedExecs reads every audit.log* in dir and returns the serials of
@@ -603,84 +571,19 @@ func tailLoggedExecs(t *testing.T, dir string) (map[uint64]bool, int) {
 // Tail in the middle, and checks every exec event in the logs against what
 // the two runs emitted: each exactly once.
 func TestTailLiveAuditd(t *testing.T) {
-	requireAudit(t)
+	audittest.Require(t, "bash")
 	tmp := t.TempDir()
-	etc, logDir := filepath.Join(tmp, "etc"), filepath.Join(tmp, "log")
-	for _, d := range []string{filepath.Join(etc, "plugins.d"), logDir} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := strings.Join([]string{
-		"local_events = yes", "write_logs = yes",
-		"log_file = " + filepath.Join(logDir, "audit.log"), "log_format = ENRICHED", "log_group = root",
-		"priority_boost = 4", "flush = INCREMENTAL_ASYNC", "freq = 50",
-		"num_logs = 10", "max_log_file = 1", "max_log_file_action = ROTATE", "name_format = NONE",
-		"space_left = 75", "space_left_action = SYSLOG", "admin_space_left = 50",
-		"admin_space_left_action = SUSPEND", "disk_full_action = SUSPEND", "disk_error_action = SUSPEND",
-		"q_depth = 2000", "overflow_action = SYSLOG", "plugin_dir = " + filepath.Join(etc, "plugins.d"),
-		"end_of_event_timeout = 2",
-	}, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(etc, "auditd.conf"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	orig := tailAuditStatus(t)
-	origRules := strings.TrimSpace(tailAuditctl(t, "-l"))
-	var daemonOut bytes.Buffer
-	daemon := exec.Command("auditd", "-n", "-c", etc)
-	daemon.Stdout, daemon.Stderr = &daemonOut, &daemonOut
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
+	ad := audittest.StartAuditd(t, tmp, "log_format = ENRICHED", "priority_boost = 4", "freq = 50",
+		"num_logs = 10", "max_log_file = 1")
 	var load []*exec.Cmd
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before auditd stops and Require puts the audit state back
 		for _, c := range load {
 			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
 			c.Wait()
 		}
-		tailAuditctl(t, "-D")
-		if origRules != "" && origRules != "No rules" {
-			for _, rule := range strings.Split(origRules, "\n") {
-				tailAuditctl(t, strings.Fields(rule)...)
-			}
-		}
-		if b := orig["backlog_limit"]; b != "" {
-			tailAuditctl(t, "-b", b)
-		}
-		tailAuditctl(t, "-e", orig["enabled"])
-		daemon.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { daemon.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			daemon.Process.Kill()
-			<-done
-			t.Errorf("auditd ignored SIGTERM for 10s")
-		}
-		pid := ""
-		for i := 0; i < 50; i++ {
-			if pid = tailAuditStatus(t)["pid"]; pid == "0" {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if pid != "0" {
-			t.Errorf("after the test auditctl -s shows pid %s, want 0", pid)
-		}
-		if st := tailAuditStatus(t); st["enabled"] != orig["enabled"] {
-			t.Errorf("audit enabled %s after the test, want %s", st["enabled"], orig["enabled"])
-		}
 	})
-	want := strconv.Itoa(daemon.Process.Pid)
-	for i := 0; tailAuditStatus(t)["pid"] != want; i++ {
-		if i == 100 {
-			t.Fatalf("auditd did not take the audit pid in 5s:\n%s", daemonOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	logPath := filepath.Join(logDir, "audit.log")
+	logPath := ad.LogPath()
+	logDir := filepath.Dir(logPath)
 	for i := 0; ; i++ {
 		if _, err := os.Stat(logPath); err == nil {
 			break
@@ -698,10 +601,8 @@ func TestTailLiveAuditd(t *testing.T) {
 	r1 := h.start(live)
 
 	tailAuditctl(t, "-b", "8192")
-	for _, arch := range []string{"b64", "b32"} {
-		tailAuditctl(t, "-a", "always,exit", "-F", "arch="+arch, "-S", "execve,execveat", "-k", "t1610_tail")
-	}
-	tailAuditctl(t, "-e", "1")
+	audittest.LoadRules(t, "-a always,exit -F arch=b64 -S execve,execveat -k t1610_tail",
+		"-a always,exit -F arch=b32 -S execve,execveat -k t1610_tail")
 
 	arg := strings.Repeat("x", 200)
 	for i := 0; i < 2; i++ {

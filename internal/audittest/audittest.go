@@ -23,9 +23,14 @@ import (
 const LockFile = "/tmp/t1610d-audit-tests.lock"
 
 // Require skips t unless it can own the kernel's audit subsystem: root,
-// auditd and auditctl installed, no other process holding the audit pid.
-// It takes the shared lock until t ends, and restores the audit state
-// (rules, enabled, backlog limit) in t.Cleanup, failing t if it cannot.
+// auditd, auditctl and bins installed, no other process holding the audit
+// pid, a configuration that is not immutable. It takes the shared lock
+// until t ends, and restores the audit state (rules, enabled, backlog
+// limit) in t.Cleanup, waits for the audit pid to be free again, and fails
+// t if the state still differs from the one it returns. So a test that
+// calls Require need not (and should not) put the state back itself; it
+// may still compare Read with the returned State to check what the code
+// under test left behind.
 func Require(t *testing.T, bins ...string) State {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -141,13 +146,15 @@ func LoadRules(t *testing.T, rules ...string) {
 type Auditd struct {
 	Dir  string
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
+	out  Buffer
 	once sync.Once
 }
 
 // LogPath is where the auditd writes its log.
 func (a *Auditd) LogPath() string { return filepath.Join(a.Dir, "log", "audit.log") }
+
+// Pid is the auditd's process id: the audit pid while it runs.
+func (a *Auditd) Pid() int { return a.cmd.Process.Pid }
 
 // StartAuditd starts `auditd -n` with a configuration written in dir (RAW
 // format unless extra lines say otherwise: later lines win) and waits until
@@ -176,7 +183,7 @@ func StartAuditd(t *testing.T, dir string, extra ...string) *Auditd {
 		t.Fatal(err)
 	}
 	a.cmd = exec.Command("auditd", "-n", "-c", filepath.Join(dir, "etc"))
-	a.cmd.Stdout, a.cmd.Stderr = a, a
+	a.cmd.Stdout, a.cmd.Stderr = &a.out, &a.out
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -192,17 +199,26 @@ func StartAuditd(t *testing.T, dir string, extra ...string) *Auditd {
 	return nil
 }
 
-func (a *Auditd) Write(p []byte) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.out.Write(p)
+// Output is what auditd printed.
+func (a *Auditd) Output() string { return a.out.String() }
+
+// Buffer is a bytes.Buffer that one goroutine may write while another
+// reads it: a process's output, a component's log.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-// Output is what auditd printed.
-func (a *Auditd) Output() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.out.String()
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Stop ends auditd (it writes what it holds first) and waits until the
