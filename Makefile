@@ -1,7 +1,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test bench fuzz clean
+.PHONY: build test bench fuzz clean package package-test
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o t1610d ./cmd/t1610d
@@ -21,5 +21,31 @@ fuzz:
 	go test ./auditd -run '^$$' -fuzz '^FuzzAssembler$$' -fuzztime $(FUZZTIME)
 	go test ./detect -run '^$$' -fuzz '^FuzzDockerArgs$$' -fuzztime $(FUZZTIME)
 
+# dist/*.deb and dist/*.rpm for each of PKG_ARCHS, cross-built without cgo,
+# with nfpm (pinned in packaging/tools/go.mod). The package version comes
+# from git describe (packaging/version.sh).
+PKG_ARCHS ?= amd64 arm64
+PKG_VERSION ?= $(shell packaging/version.sh)
+NFPM := dist/tools/nfpm
+
+package:
+	rm -rf dist/build dist/*.deb dist/*.rpm && mkdir -p dist/build dist/tools
+	cd packaging/tools && go build -o ../../$(NFPM) github.com/goreleaser/nfpm/v2/cmd/nfpm
+	go run ./cmd/t1610d rules > dist/build/60-t1610d.rules
+	set -e; for arch in $(PKG_ARCHS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '$(LDFLAGS)' \
+	    -o dist/build/linux-$$arch/t1610d ./cmd/t1610d; \
+	  for p in deb rpm; do \
+	    GOARCH=$$arch PKG_VERSION='$(PKG_VERSION)' $(NFPM) package --config packaging/nfpm.yaml \
+	      --packager $$p --target dist/; \
+	  done; \
+	done
+	ls -l dist/*.deb dist/*.rpm
+
+# Build the packages, then install, upgrade, remove and purge the .deb on this
+# machine (root; see packaging/test.sh: it changes the system).
+package-test:
+	packaging/test.sh
+
 clean:
-	rm -f t1610d
+	rm -rf t1610d dist
