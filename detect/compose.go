@@ -1157,12 +1157,14 @@ func (d *Detector) kubePlay(c *Command, args []string, f *Finding, h *hits) {
 		}
 		fp := resolve(a, c.Cwd)
 		data, err := c.Files.read(fp)
+		if err == nil {
+			err = d.kubeDocuments(data, path.Base(fp), c.Cwd, f, h)
+		}
 		if err != nil {
 			f.Manifests = append(f.Manifests, ManifestRead{Path: fp, Reason: err.Error()})
 			continue
 		}
 		f.Manifests = append(f.Manifests, ManifestRead{Path: fp, Read: true})
-		d.kubeDocuments(data, path.Base(fp), c.Cwd, f, h)
 		d.podmanAnnotations(data, path.Base(fp), h)
 	}
 }
@@ -1170,12 +1172,7 @@ func (d *Detector) kubePlay(c *Command, args []string, f *Finding, h *hits) {
 // podmanAnnotations scores the annotations podman kube play turns into
 // security settings, on a Pod's metadata or a workload's template.
 func (d *Detector) podmanAnnotations(data []byte, src string, h *hits) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc map[string]any
-		if err := dec.Decode(&doc); err != nil {
-			return // the end, or an error kubeDocuments has noted
-		}
+	decodeKube(data, func(doc map[string]any) {
 		name := src
 		if n, ok := mapAt(doc, "metadata")["name"].(string); ok && n != "" {
 			name = fmt.Sprintf("%s: %v/%s", src, doc["kind"], n)
@@ -1200,7 +1197,7 @@ func (d *Detector) podmanAnnotations(data []byte, src string, h *hits) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // podmanAnnotation returns the category an annotation podman honours

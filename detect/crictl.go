@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // crictl parses a crictl command line with urfave/cli's rules (Go flag
@@ -100,13 +100,14 @@ func (d *Detector) criConfig(c *Command, arg string, f *Finding) (map[string]any
 }
 
 // decodeCRI decodes a CRI config: JSON first (it may hold tabs, which YAML
-// refuses), else YAML. Keys are normalised with criKey.
+// refuses), else YAML as crictl reads it (sigs.k8s.io/yaml: yes and on are
+// true). Keys are normalised with criKey.
 func decodeCRI(data []byte) (map[string]any, error) {
 	var doc any
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &doc) == nil {
 		// decoded as JSON
-	} else if err := yaml.Unmarshal(data, &doc); err != nil {
+	} else if err := sigsyaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
 	m, ok := criNormalize(doc).(map[string]any)

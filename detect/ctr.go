@@ -76,7 +76,7 @@ func (d *Detector) ctr(args []string, cwd string, f *Finding, h *hits) {
 	}
 	if rootfs {
 		if hp, ok := cleanHostPath(p.args[0], cwd); ok {
-			d.hostPath(hp, "--rootfs "+p.args[0], h)
+			d.hostPath(hp, d.redact("--rootfs "+p.args[0]), h)
 		}
 		return
 	}

@@ -111,7 +111,7 @@ func (d *Detector) dockerFamily(c *Command, cli *dockerCLI, args []string, f *Fi
 	case rootfs:
 		// podman run --rootfs PATH: the container's root is a host directory.
 		if hp, ok := cleanHostPath(p.args[0], cwd); ok {
-			d.hostPath(hp, "--rootfs "+p.args[0], h)
+			d.hostPath(hp, d.redact("--rootfs "+p.args[0]), h)
 		}
 	default:
 		f.Image = p.args[0]

@@ -147,7 +147,7 @@ func (d *Detector) kubectlDebugCmd(c *Command, p parsedArgs, f *Finding, h *hits
 	for _, target := range p.args {
 		kind, _, hasKind := strings.Cut(target, "/")
 		node := hasKind && (kind == "node" || kind == "nodes" || kind == "no")
-		ev := strings.TrimSpace("debug " + target + " " + profileText)
+		ev := d.redact(strings.TrimSpace("debug " + target + " " + profileText))
 		if f.Runtime == "oc" {
 			if node {
 				h.add(Privileged, ev)
@@ -255,11 +255,24 @@ func (d *Detector) kubectlFile(c *Command, v string, recursive bool, f *Finding,
 // kustomization scores the local resources a kustomization lists. Patches
 // and generators are not applied: the note says so.
 func (d *Detector) kustomization(c *Command, dir string, f *Finding, h *hits) {
+	d.kustomize(c, dir, map[string]bool{}, f, h)
+}
+
+// maxKustomizations bounds how many kustomizations one command line may
+// make t1610d read.
+const maxKustomizations = 64
+
+func (d *Detector) kustomize(c *Command, dir string, seen map[string]bool, f *Finding, h *hits) {
 	if strings.Contains(dir, "://") {
 		f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(dir), Reason: "a remote kustomization: t1610d does not fetch it"})
 		return
 	}
 	base := resolve(dir, c.Cwd)
+	if seen[base] || len(seen) >= maxKustomizations {
+		f.Notes = append(f.Notes, d.redact("kustomization "+base+" already read or too many: not read again"))
+		return
+	}
+	seen[base] = true
 	var data []byte
 	var err error
 	file := ""
@@ -290,7 +303,7 @@ func (d *Detector) kustomization(c *Command, dir string, f *Finding, h *hits) {
 		}
 		rp := path.Join(base, r)
 		if c.Files.isDir(rp) {
-			d.kustomization(c, rp, f, h)
+			d.kustomize(c, rp, seen, f, h)
 			continue
 		}
 		d.manifestFile(c, rp, f, h)

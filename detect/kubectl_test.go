@@ -182,9 +182,31 @@ spec:
 	if ev := f.Flags[0].Evidence[0]; ev != "pod.yaml: Pod/atomic: spec.containers[0].securityContext.privileged: true" {
 		t.Errorf("evidence = %q", ev)
 	}
+	// A file kubectl could not decode either: unread, so it alerts.
 	f = d.Inspect(Command{Argv: []string{"kubectl", "apply", "-f", "broken.yaml"}, Cwd: dir, Files: files()})
-	if len(f.Notes) == 0 || f.Score != 0 {
-		t.Errorf("broken YAML: notes %q score %d", f.Notes, f.Score)
+	if len(f.Manifests) != 1 || f.Manifests[0].Read || !strings.Contains(f.Manifests[0].Reason, "not valid YAML") || !d.Alerts(f) {
+		t.Errorf("broken YAML: %+v", f.Manifests)
+	}
+	// YAML 1.1 booleans, as kubectl's decoder reads them.
+	writeFiles(t, dir, map[string]string{"yes.yaml": "kind: Pod\nspec: {hostPID: yes, containers: [{name: c, image: i, securityContext: {privileged: on}}]}\n"})
+	if f = d.Inspect(Command{Argv: []string{"kubectl", "apply", "-f", "yes.yaml"}, Cwd: dir, Files: files()}); cats(f) != "[PRIVILEGED] [HOST_PID]" {
+		t.Errorf("hostPID: yes, privileged: on: %q", cats(f))
+	}
+	// A kustomization that lists itself is read once.
+	writeFiles(t, dir, map[string]string{"loop/kustomization.yaml": "resources: [., pod.yaml]\n", "loop/pod.yaml": "kind: Pod\nspec: {hostIPC: true}\n"})
+	if f = d.Inspect(Command{Argv: []string{"kubectl", "apply", "-k", "loop"}, Cwd: dir, Files: files()}); cats(f) != "[HOST_IPC]" {
+		t.Errorf("self-listing kustomization: %q %q", cats(f), f.Notes)
+	}
+	// Evidence is bounded per category.
+	writeFiles(t, dir, map[string]string{"many.yaml": "kind: Pod\nspec:\n  containers:\n" + strings.Repeat("  - {name: c, image: i, securityContext: {privileged: true}}\n", 500)})
+	f = d.Inspect(Command{Argv: []string{"kubectl", "apply", "-f", "many.yaml"}, Cwd: dir, Files: files()})
+	if ev := f.Flags[0].Evidence; len(ev) != maxEvidence+1 || ev[maxEvidence] != "(and 468 more)" {
+		t.Errorf("500 privileged containers: %d pieces of evidence, last %q", len(ev), ev[len(ev)-1])
+	}
+	// Notes quote arguments: they are redacted too.
+	f = d.Inspect(Command{Argv: []string{"kubectl", "run", "x", "--image=a", "-xTOKEN=s3cr3t"}})
+	if strings.Contains(strings.Join(f.Notes, " "), "s3cr3t") {
+		t.Errorf("a note leaks the secret: %q", f.Notes)
 	}
 	// Without a file reader, manifests are unread and the finding says so.
 	f = d.Inspect(Command{Argv: []string{"kubectl", "apply", "-f", "pod.yaml"}, Cwd: dir})

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // FileReader reads the files a command line names (kubectl apply -f, crictl
@@ -126,40 +127,104 @@ func pathlessError(err error) error {
 	return err
 }
 
-// manifestFile reads and scores one file of Kubernetes objects.
+// manifestFile reads and scores one file of Kubernetes objects. A file that
+// does not decode as kubectl decodes it is recorded as unread: its danger
+// is unknown.
 func (d *Detector) manifestFile(c *Command, p string, f *Finding, h *hits) {
 	data, err := c.Files.read(p)
+	if err == nil {
+		err = d.kubeDocuments(data, path.Base(p), c.Cwd, f, h)
+	}
 	if err != nil {
 		f.Manifests = append(f.Manifests, ManifestRead{Path: p, Reason: err.Error()})
 		return
 	}
 	f.Manifests = append(f.Manifests, ManifestRead{Path: p, Read: true})
-	d.kubeDocuments(data, path.Base(p), c.Cwd, f, h)
 }
 
 // kubeDocuments scores every object of a YAML or JSON stream (several
-// documents, List objects).
-func (d *Detector) kubeDocuments(data []byte, src, cwd string, f *Finding, h *hits) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for i := 0; ; i++ {
-		var doc any
-		err := dec.Decode(&doc)
-		if err == io.EOF {
-			return
+// documents, List objects). It returns an error when the stream does not
+// decode; the objects before the error are scored.
+func (d *Detector) kubeDocuments(data []byte, src, cwd string, f *Finding, h *hits) error {
+	return decodeKube(data, func(obj map[string]any) { d.kubeObject(obj, src, cwd, 0, f, h) })
+}
+
+// Limits on what one manifest stream may make t1610d do.
+const (
+	maxDocuments = 10000
+	maxListDepth = 8
+)
+
+// decodeKube decodes a stream of Kubernetes objects the way kubectl does:
+// JSON objects one after another, or YAML documents separated by "---"
+// lines, each decoded by sigs.k8s.io/yaml (YAML 1.1 booleans such as yes
+// and on are true; a repeated key keeps its last value).
+func decodeKube(data []byte, each func(map[string]any)) error {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	n := 0
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		for ; n < maxDocuments; n++ {
+			var v any
+			if err := dec.Decode(&v); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("not valid JSON (object %d): %v", n+1, err)
+			}
+			if obj, ok := v.(map[string]any); ok {
+				each(obj)
+			}
 		}
-		if err != nil {
-			f.Notes = append(f.Notes, fmt.Sprintf("%s: document %d: %v", src, i+1, err))
-			return
+		return fmt.Errorf("more than %d objects: the rest not read", maxDocuments)
+	}
+	for _, doc := range splitYAML(data) {
+		if n++; n > maxDocuments {
+			return fmt.Errorf("more than %d documents: the rest not read", maxDocuments)
 		}
-		if obj, ok := doc.(map[string]any); ok {
-			d.kubeObject(obj, src, cwd, f, h)
+		var v any
+		if err := sigsyaml.Unmarshal(doc, &v); err != nil {
+			return fmt.Errorf("not valid YAML (document %d): %v", n, err)
+		}
+		if obj, ok := v.(map[string]any); ok {
+			each(obj)
 		}
 	}
+	return nil
+}
+
+// splitYAML splits a YAML stream at its document separators as kubectl's
+// reader does: a line that starts with "---" followed by nothing but
+// spaces or a comment.
+func splitYAML(data []byte) [][]byte {
+	var docs [][]byte
+	start := 0
+	for i := 0; i <= len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += i
+		}
+		line := data[i:end]
+		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok {
+			if t := bytes.TrimSpace(rest); len(t) == 0 || t[0] == '#' {
+				if len(bytes.TrimSpace(data[start:i])) > 0 {
+					docs = append(docs, data[start:i])
+				}
+				start = end + 1
+			}
+		}
+		i = end + 1
+	}
+	if start < len(data) && len(bytes.TrimSpace(data[start:])) > 0 {
+		docs = append(docs, data[start:])
+	}
+	return docs
 }
 
 // kubeObject scores one Kubernetes object: the pod spec of a Pod or of a
 // workload's template, and every item of a List.
-func (d *Detector) kubeObject(obj map[string]any, at, cwd string, f *Finding, h *hits) {
+func (d *Detector) kubeObject(obj map[string]any, at, cwd string, depth int, f *Finding, h *hits) {
 	kind, _ := obj["kind"].(string)
 	name := at
 	if n, ok := mapAt(obj, "metadata")["name"].(string); ok && n != "" {
@@ -167,9 +232,13 @@ func (d *Detector) kubeObject(obj map[string]any, at, cwd string, f *Finding, h 
 	}
 	switch kind {
 	case "List", "PodList", "DeploymentList", "DaemonSetList":
+		if depth >= maxListDepth {
+			f.Notes = append(f.Notes, fmt.Sprintf("%s: Lists nested deeper than %d not read", at, maxListDepth))
+			return
+		}
 		for i, it := range sliceAt(obj, "items") {
 			if o, ok := it.(map[string]any); ok {
-				d.kubeObject(o, fmt.Sprintf("%s items[%d]", at, i), cwd, f, h)
+				d.kubeObject(o, fmt.Sprintf("%s items[%d]", at, i), cwd, depth+1, f, h)
 			}
 		}
 	case "Pod":

@@ -113,6 +113,14 @@ func (d *Detector) Inspect(c Command) *Finding {
 		d.composeCLI(&c, args, f, &h)
 	}
 	h.score(&d.Weights, f)
+	// Notes quote arguments (an unknown flag, a remote daemon): redact them
+	// like evidence. So are the paths of the files read.
+	for i, n := range f.Notes {
+		f.Notes[i] = d.redact(n)
+	}
+	for i := range f.Manifests {
+		f.Manifests[i].Path = d.redact(f.Manifests[i].Path)
+	}
 	return f
 }
 

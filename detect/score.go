@@ -130,27 +130,43 @@ func (f *Finding) Has(c Category) bool {
 	return false
 }
 
-// hits collects evidence per category while a command line is parsed.
-type hits [numCategories][]string
+// hits collects evidence per category while a command line is parsed: at
+// most maxEvidence arguments each, the rest counted.
+type hits struct {
+	ev   [numCategories][]string
+	more [numCategories]int
+}
+
+// maxEvidence bounds the evidence kept per category: a manifest with
+// thousands of privileged containers needs no thousand lines to say so.
+const maxEvidence = 32
 
 func (h *hits) add(c Category, evidence string) {
-	for _, e := range h[c] {
+	for _, e := range h.ev[c] {
 		if e == evidence {
 			return
 		}
 	}
-	h[c] = append(h[c], evidence)
+	if len(h.ev[c]) >= maxEvidence {
+		h.more[c]++
+		return
+	}
+	h.ev[c] = append(h.ev[c], evidence)
 }
 
 // score turns hits into Flags and a Score with weights w.
 func (h *hits) score(w *Weights, f *Finding) {
 	f.Flags = f.Flags[:0]
 	f.Score = 0
-	for c := range h {
-		if len(h[c]) == 0 {
+	for c := range h.ev {
+		if len(h.ev[c]) == 0 {
 			continue
 		}
-		f.Flags = append(f.Flags, Flag{Category: Category(c), Weight: w[c], Evidence: h[c]})
+		ev := h.ev[c]
+		if h.more[c] > 0 {
+			ev = append(ev, fmt.Sprintf("(and %d more)", h.more[c]))
+		}
+		f.Flags = append(f.Flags, Flag{Category: Category(c), Weight: w[c], Evidence: ev})
 		f.Score += w[c]
 	}
 }
