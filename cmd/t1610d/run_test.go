@@ -13,10 +13,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/t1610d/t1610d/internal/audittest"
 )
 
 // serials returns the sorted audit serials of JSON records.
@@ -164,25 +165,8 @@ func TestRunReloadAndSignals(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer a process writes to while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]byte(nil), l.b.Bytes()...)
-}
-
-func (l *lockedBuffer) String() string { return string(l.Bytes()) }
+// lockedBuffer is the buffer a process writes to while the test reads.
+type lockedBuffer = audittest.Buffer
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()

@@ -221,6 +221,13 @@ func (s *Buffer) String() string {
 	return s.b.String()
 }
 
+// Bytes returns a copy of what was written.
+func (s *Buffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.b.Bytes()...)
+}
+
 // Stop ends auditd (it writes what it holds first) and waits until the
 // audit pid is free.
 func (a *Auditd) Stop(t *testing.T) {
