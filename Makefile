@@ -13,13 +13,14 @@ test:
 bench:
 	scripts/bench.sh
 
-# Each fuzz target for FUZZTIME (one at a time: the audit tests and the
-# machine's two cores are shared).
+# Each fuzz target for FUZZTIME, one at a time (the machine's two cores are
+# shared with the audit tests).
 FUZZTIME ?= 60s
+FUZZ_AUDITD := FuzzParseRecord FuzzAssembler FuzzArgvRoundTrip
+FUZZ_DETECT := FuzzDockerArgs FuzzFlagSetMatchesPflag FuzzKubectlArgs FuzzOverrides FuzzManifests FuzzCtrArgs FuzzCRIConfig FuzzCrictlArgs FuzzComposeFile FuzzComposeArgs
 fuzz:
-	go test ./auditd -run '^$$' -fuzz '^FuzzParseRecord$$' -fuzztime $(FUZZTIME)
-	go test ./auditd -run '^$$' -fuzz '^FuzzAssembler$$' -fuzztime $(FUZZTIME)
-	go test ./detect -run '^$$' -fuzz '^FuzzDockerArgs$$' -fuzztime $(FUZZTIME)
+	for f in $(FUZZ_AUDITD); do go test ./auditd -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 || exit 1; done
+	for f in $(FUZZ_DETECT); do go test ./detect -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 || exit 1; done
 
 # dist/*.deb and dist/*.rpm for each of PKG_ARCHS, cross-built without cgo,
 # with nfpm (pinned in packaging/tools/go.mod). The package version comes
