@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/t1610d/t1610d/detect"
+	"github.com/t1610d/t1610d/output"
 )
 
 // config is the TOML file (DESIGN.md, "Configuration"). Only cmd knows it:
@@ -36,11 +37,32 @@ type sourceConfig struct {
 }
 
 type outputConfig struct {
-	Type   string `toml:"type"`   // stdout | file
-	Format string `toml:"format"` // native
+	Type   string `toml:"type"`   // stdout | file | webhook
+	Format string `toml:"format"` // native | ecs
 	Events string `toml:"events"` // alerts | container | all
 	Path   string `toml:"path"`   // file
 	Queue  int    `toml:"queue"`  // records held while the output is slow
+
+	// webhook (outputs.go); url, headers and token may hold ${env:NAME}
+	// and ${file:/path}, resolved when the config is loaded
+	URL           string            `toml:"url"`
+	Preset        string            `toml:"preset"` // generic | splunk-hec | slack
+	Headers       map[string]string `toml:"headers"`
+	Token         string            `toml:"token"`       // splunk-hec: Authorization: Splunk <token>
+	SecretFile    string            `toml:"secret_file"` // Standard Webhooks signing key
+	CAFile        string            `toml:"ca_file"`     // trusted besides the system's roots
+	CertFile      string            `toml:"cert_file"`   // client certificate (PEM)
+	KeyFile       string            `toml:"key_file"`
+	TLSSkipVerify bool              `toml:"tls_skip_verify"`
+	Timeout       string            `toml:"timeout"`    // per request
+	BatchMax      int               `toml:"batch_max"`  // records per request
+	BatchWait     string            `toml:"batch_wait"` // the first record of a batch waits this long for more
+	MaxRetries    *int              `toml:"max_retries"`
+	RetryBackoff  string            `toml:"retry_backoff"`     // the first retry's wait, doubling
+	RetryMax      string            `toml:"retry_max_backoff"` // up to this
+	SpoolMaxBytes int64             `toml:"spool_max_bytes"`
+
+	webhook *output.WebhookConfig // resolved by buildDaemon
 }
 
 type logConfig struct {
@@ -244,12 +266,10 @@ func (cfg *config) buildDaemon(s *settings) error {
 			o.Queue = defaultOutputSize
 		}
 		switch {
-		case o.Type == "webhook":
-			return fmt.Errorf("output[%d].type = webhook: not in this version yet; use stdout or file", i)
-		case !oneOf(o.Type, "stdout", "file"):
-			return fmt.Errorf("output[%d].type = %q: want stdout or file", i, o.Type)
-		case o.Format != "native":
-			return fmt.Errorf("output[%d].format = %q: only native in this version", i, o.Format)
+		case !oneOf(o.Type, "stdout", "file", "webhook"):
+			return fmt.Errorf("output[%d].type = %q: want stdout, file or webhook", i, o.Type)
+		case !oneOf(o.Format, "native", "ecs"):
+			return fmt.Errorf("output[%d].format = %q: want native or ecs", i, o.Format)
 		case o.Type == "file" && !path.IsAbs(o.Path):
 			return fmt.Errorf("output[%d].path = %q: a file output needs an absolute path", i, o.Path)
 		case o.Type != "file" && o.Path != "":
@@ -259,6 +279,9 @@ func (cfg *config) buildDaemon(s *settings) error {
 		}
 		if _, err := parseEventMode(o.Events); err != nil {
 			return fmt.Errorf("output[%d].events = %q: want alerts, container or all", i, o.Events)
+		}
+		if err := o.buildWebhook(fmt.Sprintf("output[%d]", i), src.StateDir); err != nil {
+			return err
 		}
 	}
 	s.outputs = outs

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,7 @@ flags = ["HOST_PID", "HOST_MOUNT", "RUNTIME_SOCKET", "ENV_SECRET", "HOST_CGROUPN
 		{"[detect\nthreshold = 3\n", "toml: line "},
 		{"[source]\nkind = \"nets\"\n", "source.kind = \"nets\""},
 		{"[source]\nsocket = \"x\"\n", "unknown key source.socket"},
-		{"[[output]]\ntype = \"webhook\"\n", "output[0].type = webhook"},
+		{"[[output]]\ntype = \"webhook\"\n", "output[0].url = \"\": a webhook needs"},
 		{"[[output]]\ntype = \"file\"\npath = \"rel.json\"\n", "output[0].path"},
 		{"[[output]]\ntype = \"stdout\"\nevents = \"some\"\n", "output[0].events"},
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
@@ -213,7 +214,7 @@ func TestPackagedConfigIsTheDefaults(t *testing.T) {
 		s.TailPath != b.TailPath || s.StateDir != b.StateDir || s.Backlog != b.Backlog {
 		t.Errorf("source: packaged %+v, built-in %+v", s, b)
 	}
-	if len(shipped.outputs) != 1 || shipped.outputs[0] != builtin.outputs[0] {
+	if len(shipped.outputs) != 1 || !reflect.DeepEqual(shipped.outputs[0], builtin.outputs[0]) {
 		t.Errorf("outputs: packaged %+v, built-in %+v", shipped.outputs, builtin.outputs)
 	}
 }

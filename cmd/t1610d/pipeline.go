@@ -40,11 +40,31 @@ type counts struct {
 	container, alerts, suppressed, written uint64
 }
 
-// outlet is one destination of records: what it wants and how it takes a
-// record (which it may keep: each call gets its own bytes).
+// outlet is one destination of records: what it wants, in which format,
+// and how it takes a record (which it may keep and must not change: outlets
+// of one format share the bytes).
 type outlet struct {
-	mode eventMode
-	put  func(rec []byte) error
+	mode   eventMode
+	format recordFormat
+	put    func(rec []byte) error
+}
+
+// recordFormat is an outlet's record format.
+type recordFormat int
+
+const (
+	formatNative recordFormat = iota
+	formatECS
+)
+
+func parseFormat(s string) (recordFormat, error) {
+	switch s {
+	case "native":
+		return formatNative, nil
+	case "ecs":
+		return formatECS, nil
+	}
+	return 0, usagef("--format %q: want native or ecs", s)
 }
 
 // stageConfig is what the detection stage works with; the daemon swaps it
@@ -93,7 +113,7 @@ func (s *detectStage) handle(c *stageConfig, x *auditd.Exec) error {
 		s.n.alerts++
 	}
 	s.metrics.observe(f, alert, suppressed != "")
-	var rec []byte
+	var recs [2][]byte // by format: each encoded once, for the first outlet that wants it
 	for _, o := range c.outs {
 		switch {
 		case o.mode == eventsAlerts && !alert:
@@ -101,13 +121,20 @@ func (s *detectStage) handle(c *stageConfig, x *auditd.Exec) error {
 		case o.mode == eventsContainer && f == nil:
 			continue
 		}
+		rec := recs[o.format]
 		if rec == nil {
-			ev := output.Event{Exec: x, Parent: parent, HasParent: hasParent, Finding: f, Host: s.host,
+			ev := output.Event{Exec: x, Parent: parent, HasParent: hasParent, Finding: f, Alert: alert, Host: s.host,
 				Suppressed: suppressed, Secrets: c.det.Secrets()}
 			var err error
-			if rec, err = output.AppendNative(nil, &ev); err != nil {
+			if o.format == formatECS {
+				rec, err = output.AppendECS(nil, &ev)
+			} else {
+				rec, err = output.AppendNative(nil, &ev)
+			}
+			if err != nil {
 				return fmt.Errorf("encode exec %d: %w", x.Serial, err)
 			}
+			recs[o.format] = rec
 		}
 		s.n.written++
 		if err := o.put(rec); err != nil {

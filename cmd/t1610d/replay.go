@@ -14,7 +14,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := newFlags("replay", stderr)
 	cfgPath := fs.String("config", "", "config file (default: the built-in defaults)")
 	events := fs.String("events", "alerts", "what to write: alerts, container (every container-CLI exec, with its score) or all (every exec)")
-	format := fs.String("format", "native", "record format: native")
+	format := fs.String("format", "native", "record format: native or ecs (Elastic Common Schema)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -22,8 +22,9 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
-	if *format != "native" {
-		return usagef("--format %q: only native is implemented", *format)
+	form, err := parseFormat(*format)
+	if err != nil {
+		return err
 	}
 	set, err := loadSettings(*cfgPath, "replay")
 	if err != nil {
@@ -35,7 +36,7 @@ func runReplay(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		procs: auditd.NewProcTable(auditd.DefaultProcTableSize, auditd.DefaultProcMaxAge),
 		host:  host,
 	}
-	c := &stageConfig{det: set.det, allow: set.allow, files: set.files, outs: []outlet{{mode: mode, put: func(rec []byte) error {
+	c := &stageConfig{det: set.det, allow: set.allow, files: set.files, outs: []outlet{{mode: mode, format: form, put: func(rec []byte) error {
 		_, err := w.Write(rec)
 		return err
 	}}}}

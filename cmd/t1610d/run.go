@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -65,6 +66,7 @@ type daemon struct {
 
 	cur   atomic.Pointer[liveConfig] // what the detection stage uses; swapped on SIGHUP
 	acked atomic.Int64               // the safe position of the last batch handed to the outputs
+	hooks hookStats                  // the webhook outputs' counters, kept across reloads (outputs.go)
 }
 
 // liveConfig is a stage configuration with the output queues it feeds.
@@ -78,6 +80,7 @@ type liveConfig struct {
 func (d *daemon) outputs(set *settings) (*liveConfig, error) {
 	lc := &liveConfig{stageConfig: stageConfig{det: set.det, allow: set.allow, files: set.files}}
 	for i, o := range set.outputs {
+		name := fmt.Sprintf("%d:%s", i, o.Type)
 		var sink output.Sink
 		switch o.Type {
 		case "stdout":
@@ -89,20 +92,39 @@ func (d *daemon) outputs(set *settings) (*liveConfig, error) {
 				return nil, err
 			}
 			sink = f
+		case "webhook":
+			wc := *o.webhook
+			wc.Name = name
+			wc.Stats = d.hooks.get(d.metrics, name)
+			wc.DrainTimeout = drainTimeout - time.Second // the rest of the drain is the other outputs'
+			if wc.TLS != nil && wc.TLS.InsecureSkipVerify {
+				d.log.Warn().Str("output", name).Msg("tls_skip_verify: the webhook's certificate is not checked; anyone on the path can read and forge alerts")
+			}
+			w, err := output.NewWebhook(wc, d.log)
+			if err != nil {
+				closeQueues(lc.queues)
+				return nil, err
+			}
+			sink = w
 		}
 		mode, _ := parseEventMode(o.Events)
-		q := output.NewQueue(fmt.Sprintf("%d:%s", i, o.Type), sink, o.Queue, d.log)
+		form, _ := parseFormat(o.Format)
+		q := output.NewQueue(name, sink, o.Queue, d.log)
 		go q.Run()
 		lc.queues = append(lc.queues, q)
-		lc.outs = append(lc.outs, outlet{mode: mode, put: func(rec []byte) error { q.Put(rec); return nil }})
+		lc.outs = append(lc.outs, outlet{mode: mode, format: form, put: func(rec []byte) error { q.Put(rec); return nil }})
 	}
 	return lc, nil
 }
 
+// closeQueues drains the queues, all at once: a webhook that spends its
+// drain time retrying does not take the others' time.
 func closeQueues(qs []*output.Queue) {
+	var wg sync.WaitGroup
 	for _, q := range qs {
-		q.Close()
+		wg.Go(q.Close)
 	}
+	wg.Wait()
 }
 
 func (d *daemon) run(ctx context.Context, set *settings) error {
