@@ -21,7 +21,7 @@ const usage = `usage: t1610d COMMAND [flags]
 commands:
   run          [--config FILE]     the daemon: audit records from netlink, the log or stdin
                                    (source.kind), alerts to the configured outputs
-  replay       [--config FILE] [--events alerts|container|all] [PATH ...]
+  replay       [--config FILE] [--events alerts|container|all] [--format native|ecs] [PATH ...]
                                    turn audit logs into alerts (stdout)
   explain      [--config FILE] [--json] -- ARGV ...
                                    score one command line and say why
