@@ -521,6 +521,10 @@ func (a *Assembler) syscall(p *pending, r *Record) {
 			p.uid = uint32field(v)
 		case "euid":
 			p.euid = uint32field(v)
+			// suid, fsuid, egid, sgid and fsgid follow: skip to tty.
+			if i := bytes.Index(f.rest, []byte(" tty=")); i >= 0 {
+				f.rest = f.rest[i:]
+			}
 		case "auid":
 			p.auid = uint32field(v)
 		case "ses":

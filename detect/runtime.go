@@ -82,11 +82,15 @@ type Command struct {
 // names itself kubectl in argv[0]; k3s kubectl, microk8s kubectl) and parses
 // its arguments as that CLI does. It returns nil for any other program,
 // wrappers such as sudo included: their child is the runtime's own exec.
-func (d *Detector) Inspect(c Command) *Finding {
-	rt, args := Runtime(c.Argv, c.Exe)
+func (d *Detector) Inspect(cmd Command) *Finding {
+	rt, args := Runtime(cmd.Argv, cmd.Exe)
 	if rt == "" {
-		return nil
+		return nil // most execs: nothing allocated
 	}
+	return d.inspect(cmd, rt, args)
+}
+
+func (d *Detector) inspect(c Command, rt string, args []string) *Finding {
 	f := &Finding{Runtime: rt}
 	if c.Files != nil {
 		f.ReadAt = c.Files.When
