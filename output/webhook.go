@@ -112,12 +112,14 @@ type Webhook struct {
 	timer   *time.Timer
 	closed  bool
 
-	kick   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	ctx    context.Context // cancelled when Close's drain time is over
-	cancel context.CancelFunc
-	once   sync.Once
+	kick    chan struct{}
+	stop    chan struct{}
+	handoff chan struct{} // closed by Handoff
+	done    chan struct{}
+	ctx     context.Context // cancelled when Close's drain time is over
+	cancel  context.CancelFunc
+	once    sync.Once
+	hoOnce  sync.Once
 }
 
 // NewWebhook opens the spool (delivering what an earlier run left in it)
@@ -170,9 +172,10 @@ func NewWebhook(cfg WebhookConfig, log zerolog.Logger) (*Webhook, error) {
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		kick: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		handoff: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.deliver()
@@ -272,6 +275,22 @@ func (w *Webhook) Close() error {
 	return nil
 }
 
+// Handoff makes w stop delivering, once the request in flight (if any) is
+// answered, and release its spool to the webhook built to replace it on the
+// same spool (a reload: the new one may have new headers or a new secret).
+// Records w is still given are spooled for that one to send. Close must
+// still be called.
+func (w *Webhook) Handoff() { w.hoOnce.Do(func() { close(w.handoff) }) }
+
+func (w *Webhook) handedOff() bool {
+	select {
+	case <-w.handoff:
+		return true
+	default:
+		return false
+	}
+}
+
 func (w *Webhook) stopping() bool {
 	select {
 	case <-w.stop:
@@ -299,11 +318,13 @@ func (w *Webhook) deliver() {
 		select {
 		case <-w.stop:
 			return
+		case <-w.handoff:
+			return
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	defer w.spool.Unlock()
-	for {
+	for !w.handedOff() {
 		b, ok, err := w.spool.Oldest()
 		if err != nil {
 			w.log.Error().Err(err).Msg("webhook spool unreadable")
@@ -315,12 +336,13 @@ func (w *Webhook) deliver() {
 			select {
 			case <-w.kick:
 			case <-w.stop:
+			case <-w.handoff:
 			case <-time.After(time.Second): // another writer's batches
 			}
 			continue
 		}
 		if !w.send(b) {
-			return // drain time over: the batch stays spooled
+			return // drain time over, or handed off: the batch stays spooled
 		}
 	}
 }
@@ -335,8 +357,8 @@ const (
 )
 
 // send delivers one batch, retrying as needed. It reports false when the
-// webhook is closing and its drain time is over, with the batch still in
-// the spool.
+// webhook is closing and its drain time is over, or handed off, with the
+// batch still in the spool.
 func (w *Webhook) send(b SpoolBatch) bool {
 	body, err := w.body(b.Records)
 	if err != nil { // records t1610d did not write: nothing a retry changes
@@ -384,6 +406,8 @@ func (w *Webhook) send(b SpoolBatch) bool {
 		select {
 		case <-time.After(wait):
 		case <-w.ctx.Done():
+			return false
+		case <-w.handoff:
 			return false
 		}
 		if !w.spool.Has(b) {

@@ -311,6 +311,40 @@ func TestWebhookSharedSpool(t *testing.T) {
 	}
 }
 
+// TestWebhookHandoff: after Handoff, the replacing webhook (new headers)
+// delivers what the old one had retrying and what it is still given,
+// before the old one is closed.
+func TestWebhookHandoff(t *testing.T) {
+	h := newHook(t, func(_ int, r *http.Request) (int, http.Header) {
+		if r.Header.Get("Authorization") != "Bearer new" {
+			return 503, nil
+		}
+		return 200, nil
+	})
+	cfg := testConfig(t, h.srv.URL)
+	cfg.Headers = map[string]string{"Authorization": "Bearer old"}
+	old, err := NewWebhook(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Write(testRecords(0, 50))
+	waitUntil(t, 5*time.Second, func() bool { return old.Stats().Retried.Load() > 0 }, "the old webhook retrying")
+	cfg.Headers = map[string]string{"Authorization": "Bearer new"}
+	nw, err := NewWebhook(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nw.Close()
+	old.Handoff()
+	old.Write(testRecords(50, 10)) // in flight in the pipeline during the swap
+	waitUntil(t, 5*time.Second, func() bool { return len(h.accepted(t)) == 60 }, "the new webhook delivering everything")
+	start := time.Now()
+	old.Close()
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("closing a handed-off webhook took %v", d)
+	}
+}
+
 // TestWebhookSlowReceiver: a receiver that takes 10 s per request never
 // makes Write wait.
 func TestWebhookSlowReceiver(t *testing.T) {

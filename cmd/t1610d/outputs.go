@@ -295,3 +295,21 @@ func (h *hookStats) get(m *metrics, name string) *output.WebhookStats {
 	m.gauge("t1610d_webhook_spool_bytes", "Size of a webhook's spool.", l, func() float64 { return float64(st.SpoolBytes.Load()) })
 	return st
 }
+
+// handOff tells each webhook of the running outputs that a new one on the
+// same spool replaces it (a reload), so that the new one, with the new
+// headers and secret, delivers from now on, and not only once the old
+// outputs are closed at the next batch.
+func handOff(old, replacing []*output.Queue) {
+	for _, nq := range replacing {
+		nw, ok := nq.Sink().(*output.Webhook)
+		if !ok {
+			continue
+		}
+		for _, oq := range old {
+			if ow, ok := oq.Sink().(*output.Webhook); ok && ow.Spool().Dir() == nw.Spool().Dir() {
+				ow.Handoff()
+			}
+		}
+	}
+}

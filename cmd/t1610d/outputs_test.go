@@ -293,6 +293,57 @@ func TestRunWebhookKilledDuringOutage(t *testing.T) {
 	checkSigned(t, key, rc.requests())
 }
 
+// TestRunWebhookReloadToken: a SIGHUP that rotates the webhook's token
+// (a ${file:} header) takes effect at once: the alerts the old token could
+// not deliver go out with the new one, with no further input.
+func TestRunWebhookReloadToken(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("tok-1\n"), 0o600)
+	rc := newReceiver(t, func(r *http.Request) (int, http.Header) {
+		if r.Header.Get("Authorization") != "Bearer tok-2" {
+			return 503, nil
+		}
+		return 200, nil
+	})
+	cfg := writeConfig(t, fmt.Sprintf(`[source]
+kind = "stdin"
+state_dir = %q
+[[output]]
+type = "webhook"
+url = %q
+headers = { Authorization = "Bearer ${file:%s}" }
+batch_wait = "100ms"
+retry_backoff = "200ms"
+retry_max_backoff = "1s"
+`, state, rc.srv.URL, tok))
+	cmd := exec.Command(bin, "run", "--config", cfg)
+	stdin, _ := cmd.StdinPipe()
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	want := sampleAlertIDs(t)
+	stdin.Write(sampleLog(t))
+	waitFor(t, func() bool { return spooled(state) == len(want) && len(rc.requests()) > 0 }, "the alerts spooled and refused")
+	os.WriteFile(tok, []byte("tok-2\n"), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return len(missing(want, rc.delivered(t))) == 0 }, "delivery with the new token after the reload")
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	for id, n := range rc.delivered(t) {
+		if n != 1 {
+			t.Errorf("alert %s delivered %d times", id, n)
+		}
+	}
+}
+
 // TestRunSlowWebhookFileOutput: a webhook that takes 10 s per request does
 // not delay the file output, and the daemon still stops in time.
 func TestRunSlowWebhookFileOutput(t *testing.T) {

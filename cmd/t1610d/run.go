@@ -114,6 +114,9 @@ func (d *daemon) outputs(set *settings) (*liveConfig, error) {
 		lc.queues = append(lc.queues, q)
 		lc.outs = append(lc.outs, outlet{mode: mode, format: form, put: func(rec []byte) error { q.Put(rec); return nil }})
 	}
+	if old := d.cur.Load(); old != nil {
+		handOff(old.queues, lc.queues)
+	}
 	return lc, nil
 }
 
