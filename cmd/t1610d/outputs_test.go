@@ -4,15 +4,23 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"math"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -732,6 +740,74 @@ url = "%s/slack"
 	}
 	if slackLines != len(want) {
 		t.Errorf("%d Slack lines for %d alerts", slackLines, len(want))
+	}
+}
+
+// TestRunWebhookTLS: https with the receiver's CA from ca_file and a client
+// certificate (cert_file, key_file) the receiver requires; without ca_file
+// the receiver's certificate is not trusted and nothing is sent.
+func TestRunWebhookTLS(t *testing.T) {
+	dir := t.TempDir()
+	// A client CA and a certificate it signed, for mutual TLS.
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "t1610d test client CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	cliKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cliTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "t1610d"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	cliDER, _ := x509.CreateCertificate(rand.Reader, cliTmpl, caCert, &cliKey.PublicKey, caKey)
+	keyDER, _ := x509.MarshalECPrivateKey(cliKey)
+	certFile, keyFile := filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cliDER}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	clients := x509.NewCertPool()
+	clients.AddCert(caCert)
+
+	var mu sync.Mutex
+	var names []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		names = append(names, r.TLS.PeerCertificates[0].Subject.CommonName)
+		mu.Unlock()
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	srv.StartTLS()
+	defer srv.Close()
+	caFile := filepath.Join(dir, "server-ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+
+	for _, tc := range []struct {
+		name, keys string
+		want       int
+	}{
+		{"untrusted", "", 0},
+		{"ca_file and client certificate", fmt.Sprintf("ca_file = %q\ncert_file = %q\nkey_file = %q\n", caFile, certFile, keyFile), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			names = nil
+			mu.Unlock()
+			cfg := writeConfig(t, fmt.Sprintf("[source]\nkind = \"stdin\"\nstate_dir = %q\n[[output]]\ntype = \"webhook\"\nurl = %q\nbatch_max = 1000\n%s",
+				filepath.Join(t.TempDir(), "state"), srv.URL, tc.keys))
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), []string{"run", "--config", cfg}, bytes.NewReader(sampleLog(t)), &stdout, &stderr); err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(names) != tc.want || (tc.want > 0 && names[0] != "t1610d") {
+				t.Errorf("requests from %v, want %d from the client certificate\n%s", names, tc.want, stderr.String())
+			}
+			if tc.want == 0 && !strings.Contains(stderr.String(), "certificate") {
+				t.Errorf("no certificate error in the log:\n%s", stderr.String())
+			}
+		})
 	}
 }
 
