@@ -373,8 +373,7 @@ func (d *Detector) composeLoad(c *Command, tool *composeTool, opts []option, f *
 	}
 	for _, v := range files {
 		switch {
-		case v == "-":
-			f.Manifests = append(f.Manifests, ManifestRead{Path: "-", Reason: "read from standard input: not visible to t1610d"})
+		case v == "-" && d.notAFile(v, f):
 			continue
 		case composeRemote(v):
 			f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(v), Reason: "a remote compose file: t1610d does not fetch it"})
@@ -1147,25 +1146,13 @@ func (d *Detector) kubePlay(c *Command, args []string, f *Finding, h *hits) {
 		f.Notes = append(f.Notes, "no file: podman would refuse this command line")
 	}
 	for _, a := range p.args {
-		switch {
-		case a == "-":
-			f.Manifests = append(f.Manifests, ManifestRead{Path: "-", Reason: "read from standard input: not visible to t1610d"})
-			continue
-		case strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://"):
-			f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(a), Reason: "a URL: t1610d does not fetch it"})
+		if d.notAFile(a, f) {
 			continue
 		}
 		fp := resolve(a, c.Cwd)
-		data, err := c.Files.read(fp)
-		if err == nil {
-			err = d.kubeDocuments(data, path.Base(fp), c.Cwd, f, h)
+		if data := d.manifestFile(c, fp, f, h); data != nil {
+			d.podmanAnnotations(data, path.Base(fp), h)
 		}
-		if err != nil {
-			f.Manifests = append(f.Manifests, ManifestRead{Path: fp, Reason: err.Error()})
-			continue
-		}
-		f.Manifests = append(f.Manifests, ManifestRead{Path: fp, Read: true})
-		d.podmanAnnotations(data, path.Base(fp), h)
 	}
 }
 

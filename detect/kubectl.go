@@ -225,12 +225,7 @@ func (d *Detector) kubectlFiles(c *Command, p parsedArgs, f *Finding, h *hits) {
 }
 
 func (d *Detector) kubectlFile(c *Command, v string, recursive bool, f *Finding, h *hits) {
-	switch {
-	case v == "-":
-		f.Manifests = append(f.Manifests, ManifestRead{Path: "-", Reason: "read from standard input: not visible to t1610d"})
-		return
-	case strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://"):
-		f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(v), Reason: "a URL: t1610d does not fetch it"})
+	if d.notAFile(v, f) {
 		return
 	}
 	p := resolve(v, c.Cwd)

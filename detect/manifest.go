@@ -130,16 +130,32 @@ func pathlessError(err error) error {
 // manifestFile reads and scores one file of Kubernetes objects. A file that
 // does not decode as kubectl decodes it is recorded as unread: its danger
 // is unknown.
-func (d *Detector) manifestFile(c *Command, p string, f *Finding, h *hits) {
+// It returns the file's contents when they were read and decoded.
+func (d *Detector) manifestFile(c *Command, p string, f *Finding, h *hits) []byte {
 	data, err := c.Files.read(p)
 	if err == nil {
 		err = d.kubeDocuments(data, path.Base(p), c.Cwd, f, h)
 	}
 	if err != nil {
 		f.Manifests = append(f.Manifests, ManifestRead{Path: p, Reason: err.Error()})
-		return
+		return nil
 	}
 	f.Manifests = append(f.Manifests, ManifestRead{Path: p, Read: true})
+	return data
+}
+
+// notAFile reports whether a file argument can never be read here (- for
+// standard input, a URL), and records it as unread with the reason.
+func (d *Detector) notAFile(arg string, f *Finding) bool {
+	switch {
+	case arg == "-":
+		f.Manifests = append(f.Manifests, ManifestRead{Path: "-", Reason: "read from standard input: not visible to t1610d"})
+	case strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://"):
+		f.Manifests = append(f.Manifests, ManifestRead{Path: d.redact(arg), Reason: "a URL: t1610d does not fetch it"})
+	default:
+		return false
+	}
+	return true
 }
 
 // kubeDocuments scores every object of a YAML or JSON stream (several
