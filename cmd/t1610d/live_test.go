@@ -20,10 +20,7 @@ import (
 )
 
 // liveAlert is what the live tests check of an alert.
-type liveAlert struct {
-	record
-	Process struct{ Pid, Ppid, Uid, Auid uint32 }
-}
+type liveAlert struct{ record }
 
 // ensureUser creates a local user with uid, as the capture script does.
 func ensureUser(t *testing.T, name string, uid int) {

@@ -13,40 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/t1610d/t1610d/output"
 )
 
-// record is the part of a native alert the tests look at.
-type record struct {
-	TimeGenerated                string
-	DeviceName                   string
-	AccountName                  string
-	FileName                     string
-	ProcessCommandLine           string
-	InitiatingProcessFileName    string
-	InitiatingProcessCommandLine string
-	InitiatingProcessAccountName string
-	ContainerImage               string
-	SuspiciousFlags              string
-	RiskScore                    int
-	LoginAccountName             string
-	Technique                    string
-	Runtime                      string
-	Flags                        []struct {
-		Category string
-		Weight   int
-		Evidence []string
-	}
-	Audit struct {
-		Node     string
-		Sequence uint64
-	}
-	Manifest *struct {
-		Path   string
-		Read   bool
-		Reason string
-	}
-	Warnings []string
-}
+// record is a native alert as the tests decode it.
+type record struct{ output.Native }
 
 func (r record) categories() string {
 	var c []string
@@ -279,18 +251,15 @@ func TestReplayFields(t *testing.T) {
 	if sudo == nil {
 		t.Fatal("no alert with sudo as its parent (v17)")
 	}
-	want := record{
-		DeviceName: sudo.DeviceName, AccountName: "root", FileName: "docker", InitiatingProcessFileName: "sudo",
-		InitiatingProcessAccountName: "root", ContainerImage: "alpine:3.19", SuspiciousFlags: "[PRIVILEGED] [HOST_MOUNT]",
-		RiskScore: 80, LoginAccountName: "alice", Technique: "T1610", Runtime: "docker",
+	type fields struct {
+		Account, Login, File, Parent, ParentAccount, Image, Flags string
+		Score                                                     int
+		Technique, Runtime                                        string
 	}
-	got := record{
-		DeviceName: sudo.DeviceName, AccountName: sudo.AccountName, FileName: sudo.FileName, InitiatingProcessFileName: sudo.InitiatingProcessFileName,
-		InitiatingProcessAccountName: sudo.InitiatingProcessAccountName, ContainerImage: sudo.ContainerImage, SuspiciousFlags: sudo.SuspiciousFlags,
-		RiskScore: sudo.RiskScore, LoginAccountName: sudo.LoginAccountName, Technique: sudo.Technique, Runtime: sudo.Runtime,
-	}
-	if got.AccountName != want.AccountName || got.LoginAccountName != want.LoginAccountName || got.SuspiciousFlags != want.SuspiciousFlags ||
-		got.RiskScore != want.RiskScore || got.ContainerImage != want.ContainerImage || got.Technique != want.Technique || got.FileName != want.FileName {
+	got := fields{sudo.AccountName, sudo.LoginAccountName, sudo.FileName, sudo.InitiatingProcessFileName,
+		sudo.InitiatingProcessAccountName, sudo.ContainerImage, sudo.SuspiciousFlags, sudo.RiskScore, sudo.Technique, sudo.Runtime}
+	want := fields{"root", "alice", "docker", "sudo", "root", "alpine:3.19", "[PRIVILEGED] [HOST_MOUNT]", 80, "T1610", "docker"}
+	if got != want {
 		t.Errorf("sudo alert\n got %+v\nwant %+v", got, want)
 	}
 	if !strings.HasPrefix(sudo.InitiatingProcessCommandLine, "sudo docker run --privileged") {
