@@ -600,15 +600,20 @@ func (r *netlinkRun) loop(asm *Assembler, stop *atomic.Bool) error {
 	now := time.Now()
 	lastFlush, lastStatus := now, now
 	var rec Record
+	var msgs []syscall.NetlinkMessage
 	for !stop.Load() {
-		// Drain what the socket holds without blocking, then sleep a little:
-		// a blocking receive would wake the thread for every record, and at
-		// a busy host's exec rate the wake-ups cost more than the records.
-		msg, err := r.sock.receive(true)
+		// Drain what the socket holds without blocking, many datagrams a
+		// call, then sleep a little: a blocking receive would wake the thread
+		// for every record, and at a busy host's exec rate the wake-ups and
+		// system calls cost more than the records.
+		var err error
+		msgs, err = r.sock.receiveBatch(msgs[:0])
 		now = time.Now()
 		switch {
 		case err == nil:
-			r.push(asm, msg, &rec)
+			for _, msg := range msgs {
+				r.push(asm, msg, &rec)
+			}
 		case errors.Is(err, syscall.EAGAIN):
 			time.Sleep(idleSleep)
 			now = time.Now()
@@ -704,6 +709,63 @@ type auditSocket struct {
 	pid uint32 // the port id the kernel gave it
 	seq atomic.Uint32
 	buf []byte
+
+	// For receiveBatch: one buffer, iovec and sender address per datagram.
+	mm   []mmsghdr
+	iov  []syscall.Iovec
+	bufs [][]byte
+	from []syscall.RawSockaddrNetlink
+}
+
+// mmsghdr is the kernel's struct mmsghdr: a msghdr and the length received
+// (Go pads it as C does, on 32- and 64-bit).
+type mmsghdr struct {
+	hdr syscall.Msghdr
+	n   uint32
+}
+
+// batchMessages is how many datagrams one recvmmsg(2) takes.
+const batchMessages = 64
+
+// receiveBatch receives, without blocking, up to batchMessages datagrams
+// in one recvmmsg(2) and appends the kernel's messages among them to out.
+// It returns EAGAIN when none is waiting. The messages' data is valid until
+// the next call.
+func (s *auditSocket) receiveBatch(out []syscall.NetlinkMessage) ([]syscall.NetlinkMessage, error) {
+	if s.mm == nil {
+		s.mm = make([]mmsghdr, batchMessages)
+		s.iov = make([]syscall.Iovec, batchMessages)
+		s.bufs = make([][]byte, batchMessages)
+		s.from = make([]syscall.RawSockaddrNetlink, batchMessages)
+		for i := range s.mm {
+			s.bufs[i] = make([]byte, recvBufSize)
+			s.iov[i].Base = &s.bufs[i][0]
+			s.iov[i].SetLen(recvBufSize)
+			s.mm[i].hdr.Iov = &s.iov[i]
+			s.mm[i].hdr.Iovlen = 1
+			s.mm[i].hdr.Name = (*byte)(unsafe.Pointer(&s.from[i]))
+		}
+	}
+	for i := range s.mm {
+		s.mm[i].hdr.Namelen = syscall.SizeofSockaddrNetlink
+		s.mm[i].n = 0
+	}
+	n, _, errno := syscall.Syscall6(syscall.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.mm[0])),
+		batchMessages, syscall.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		return out, errno
+	}
+	for i := 0; i < int(n); i++ {
+		b := s.bufs[i][:s.mm[i].n]
+		if s.from[i].Pid != 0 || len(b) < syscall.NLMSG_HDRLEN {
+			continue // not from the kernel, or not a netlink message
+		}
+		out = append(out, syscall.NetlinkMessage{
+			Header: *(*syscall.NlMsghdr)(unsafe.Pointer(&b[0])),
+			Data:   b[syscall.NLMSG_HDRLEN:],
+		})
+	}
+	return out, nil
 }
 
 var _ libaudit.NetlinkSendReceiver = (*auditSocket)(nil)
