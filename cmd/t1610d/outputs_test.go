@@ -223,6 +223,9 @@ func spooled(stateDir string) int {
 	files, _ := filepath.Glob(filepath.Join(stateDir, "spool", "*", "*.batch"))
 	n := 0
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), ".") {
+			continue // a batch still being written (.tmp-…): not in the spool yet
+		}
 		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), ".batch"), "-")
 		c, _ := strconv.Atoi(parts[len(parts)-1])
 		n += c
