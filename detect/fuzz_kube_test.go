@@ -310,9 +310,16 @@ var kubectlSeeds = [][]string{
 	{},
 }
 
-// kubeManifests are manifests: those of TestKubectlManifests and more kinds.
-var kubeManifests = map[string]string{
-	"pod.yaml": `apiVersion: v1
+// kubeManifests are the manifests of TestKubectlManifests with a pod.yaml
+// that has a secret in its environment and a kustomization that also
+// reaches up a folder, and more kinds.
+var kubeManifests = func() map[string]string {
+	m := map[string]string{}
+	for k, v := range testManifests {
+		m[k] = v
+	}
+	for k, v := range map[string]string{
+		"pod.yaml": `apiVersion: v1
 kind: Pod
 metadata: {name: atomic}
 spec:
@@ -327,51 +334,11 @@ spec:
   - name: host
     hostPath: {path: /}
 `,
-	"web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  template:
-    spec:
-      containers:
-      - {name: web, image: "nginx:1.27"}
-      volumes:
-      - {name: cache, emptyDir: {}}
-`,
-	"multi.yaml": `kind: ConfigMap
-metadata: {name: c}
-data: {a: b}
----
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  template:
-    spec:
-      hostNetwork: true
-      initContainers:
-      - name: init
-        image: busybox
-        securityContext: {capabilities: {add: [NET_ADMIN]}}
-      containers:
-      - name: agent
-        image: agent:1
-        env:
-        - {name: API_TOKEN, value: s3cr3t-value}
-        - {name: FROM_SECRET, valueFrom: {secretKeyRef: {name: x, key: y}}}
-      volumes:
-      - {name: sock, hostPath: {path: /run/containerd/containerd.sock}}
-`,
-	"list.json":                `{"apiVersion":"v1","kind":"List","items":[{"kind":"CronJob","metadata":{"name":"cj"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostIPC":true,"containers":[{"name":"c","image":"cron:1","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}}}}}]}`,
-	"tree/a.yaml":              "kind: Pod\nspec:\n  containers:\n  - {name: a, image: a}\n",
-	"tree/sub/b.yml":           "kind: Pod\nspec:\n  hostNetwork: true\n  containers:\n  - {name: b, image: b}\n",
-	"kust/kustomization.yaml":  "resources:\n- pod.yaml\n- ../web.yaml\n- https://example.com/remote.yaml\n",
-	"kust/pod.yaml":            "kind: Pod\nspec:\n  hostPID: true\n  containers:\n  - {name: k, image: k}\n",
-	"broken.yaml":              "kind: Pod\nspec: [unclosed\n",
-	"ephemeral/ephemeral.yaml": "kind: Pod\nspec:\n  ephemeralContainers:\n  - name: e\n    image: e\n    securityContext: {privileged: true}\n",
-	"custom.json":              `{"securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN"]},"seccompProfile":{"type":"Unconfined"}},"env":[{"name":"API_TOKEN","value":"s3cr3t"}]}`,
-	"loop/kustomization.yaml":  "resources: [.]\n",
-	"custom.yaml":              "securityContext:\n  procMount: Unmasked\n  appArmorProfile: {type: Unconfined}\n",
-	"more.yaml": `kind: PodTemplate
+		"kust/kustomization.yaml": "resources:\n- pod.yaml\n- ../web.yaml\n- https://example.com/remote.yaml\n",
+		"custom.json":             `{"securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN"]},"seccompProfile":{"type":"Unconfined"}},"env":[{"name":"API_TOKEN","value":"s3cr3t"}]}`,
+		"loop/kustomization.yaml": "resources: [.]\n",
+		"custom.yaml":             "securityContext:\n  procMount: Unmasked\n  appArmorProfile: {type: Unconfined}\n",
+		"more.yaml": `kind: PodTemplate
 metadata: {name: t}
 template:
   spec:
@@ -395,7 +362,11 @@ items:
 kind: Job
 spec: {template: {spec: {containers: [{image: j, env: [{name: KUBECONFIG, value: "s3cr3t with spaces"}, {name: X_PASS, value: "a\"b's3cr3t"}]}]}}}
 `,
-}
+	} {
+		m[k] = v
+	}
+	return m
+}()
 
 // kubeFuzzFS holds kubeManifests under /w.
 func kubeFuzzFS() fstest.MapFS {

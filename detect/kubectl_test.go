@@ -71,10 +71,10 @@ func TestKubectl(t *testing.T) {
 	}
 }
 
-func TestKubectlManifests(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"pod.yaml": `apiVersion: v1
+// testManifests are the files TestKubectlManifests deploys (the fuzzers
+// start from them too).
+var testManifests = map[string]string{
+	"pod.yaml": `apiVersion: v1
 kind: Pod
 metadata: {name: atomic}
 spec:
@@ -87,7 +87,7 @@ spec:
   - name: host
     hostPath: {path: /}
 `,
-		"web.yaml": `apiVersion: apps/v1
+	"web.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
@@ -98,7 +98,7 @@ spec:
       volumes:
       - {name: cache, emptyDir: {}}
 `,
-		"multi.yaml": `kind: ConfigMap
+	"multi.yaml": `kind: ConfigMap
 metadata: {name: c}
 data: {a: b}
 ---
@@ -121,15 +121,19 @@ spec:
       volumes:
       - {name: sock, hostPath: {path: /run/containerd/containerd.sock}}
 `,
-		"list.json":                `{"apiVersion":"v1","kind":"List","items":[{"kind":"CronJob","metadata":{"name":"cj"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostIPC":true,"containers":[{"name":"c","image":"cron:1","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}}}}}]}`,
-		"tree/a.yaml":              "kind: Pod\nspec:\n  containers:\n  - {name: a, image: a}\n",
-		"tree/sub/b.yml":           "kind: Pod\nspec:\n  hostNetwork: true\n  containers:\n  - {name: b, image: b}\n",
-		"tree/notes.txt":           "not a manifest",
-		"kust/kustomization.yaml":  "resources:\n- pod.yaml\n- https://example.com/remote.yaml\n",
-		"kust/pod.yaml":            "kind: Pod\nspec:\n  hostPID: true\n  containers:\n  - {name: k, image: k}\n",
-		"broken.yaml":              "kind: Pod\nspec: [unclosed\n",
-		"ephemeral/ephemeral.yaml": "kind: Pod\nspec:\n  ephemeralContainers:\n  - name: e\n    image: e\n    securityContext: {privileged: true}\n",
-	})
+	"list.json":                `{"apiVersion":"v1","kind":"List","items":[{"kind":"CronJob","metadata":{"name":"cj"},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostIPC":true,"containers":[{"name":"c","image":"cron:1","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}}}}}]}`,
+	"tree/a.yaml":              "kind: Pod\nspec:\n  containers:\n  - {name: a, image: a}\n",
+	"tree/sub/b.yml":           "kind: Pod\nspec:\n  hostNetwork: true\n  containers:\n  - {name: b, image: b}\n",
+	"tree/notes.txt":           "not a manifest",
+	"kust/kustomization.yaml":  "resources:\n- pod.yaml\n- https://example.com/remote.yaml\n",
+	"kust/pod.yaml":            "kind: Pod\nspec:\n  hostPID: true\n  containers:\n  - {name: k, image: k}\n",
+	"broken.yaml":              "kind: Pod\nspec: [unclosed\n",
+	"ephemeral/ephemeral.yaml": "kind: Pod\nspec:\n  ephemeralContainers:\n  - name: e\n    image: e\n    securityContext: {privileged: true}\n",
+}
+
+func TestKubectlManifests(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, testManifests)
 	tests := []struct {
 		args   []string
 		flags  string
