@@ -425,16 +425,7 @@ spec:
 		if f.Action != tt.action || cats(f) != tt.flags || f.Image != tt.image {
 			t.Errorf("%q\n got %q %q image %q manifests %+v notes %q\nwant %q %q image %q", argv, f.Action, cats(f), f.Image, f.Manifests, f.Notes, tt.action, tt.flags, tt.image)
 		}
-		read, reasons := 0, []string{}
-		for _, m := range f.Manifests {
-			if m.Read {
-				read++
-			} else {
-				reasons = append(reasons, m.Reason)
-			}
-		}
-		got := strings.Join(reasons, "; ")
-		if read != tt.read || (tt.unread == "") != (got == "") || !strings.Contains(got, tt.unread) {
+		if read, got := manifestReads(f); read != tt.read || (tt.unread == "") != (got == "") || !strings.Contains(got, tt.unread) {
 			t.Errorf("%q: %d read, unread %q; want %d, %q", argv, read, got, tt.read, tt.unread)
 		}
 		noSecret(t, argv, f)

@@ -12,6 +12,20 @@ func files() *FileReader {
 	return &FileReader{FS: os.DirFS("/"), MaxSize: DefaultMaxManifest, When: "replay"}
 }
 
+// manifestReads counts the files f read and joins the reasons of those it
+// could not.
+func manifestReads(f *Finding) (read int, unread string) {
+	var reasons []string
+	for _, m := range f.Manifests {
+		if m.Read {
+			read++
+		} else {
+			reasons = append(reasons, m.Reason)
+		}
+	}
+	return read, strings.Join(reasons, "; ")
+}
+
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, body := range files {
@@ -161,13 +175,7 @@ func TestKubectlManifests(t *testing.T) {
 		if cats(f) != tt.flags || f.Image != tt.image {
 			t.Errorf("%q\n got %q image %q manifests %+v notes %q\nwant %q image %q", argv, cats(f), f.Image, f.Manifests, f.Notes, tt.flags, tt.image)
 		}
-		var reasons []string
-		for _, m := range f.Manifests {
-			if !m.Read {
-				reasons = append(reasons, m.Reason)
-			}
-		}
-		if got := strings.Join(reasons, "; "); (tt.unread == "") != (got == "") || !strings.Contains(got, tt.unread) {
+		if _, got := manifestReads(f); (tt.unread == "") != (got == "") || !strings.Contains(got, tt.unread) {
 			t.Errorf("%q: unread %q, want %q", argv, got, tt.unread)
 		}
 		if d.Alerts(f) != (f.Score >= d.Threshold || tt.unread != "") {
