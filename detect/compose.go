@@ -695,21 +695,7 @@ func (pr *composeProject) closure(name string, deps bool) []string {
 			if s.name != out[i] {
 				continue
 			}
-			var names []string
-			switch t := s.def["depends_on"].(type) {
-			case []any:
-				for _, e := range t {
-					if n, ok := e.(string); ok {
-						names = append(names, n)
-					}
-				}
-			case map[string]any:
-				for n := range t {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-			}
-			for _, n := range names {
+			for _, n := range composeNames(s.def["depends_on"]) {
 				if !seen[n] {
 					seen[n] = true
 					out = append(out, n)
@@ -718,6 +704,26 @@ func (pr *composeProject) closure(name string, deps bool) []string {
 		}
 	}
 	return out
+}
+
+// composeNames returns the names a compose field lists in either of its
+// forms: a list of names, or a map keyed by name (sorted).
+func composeNames(v any) []string {
+	var names []string
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			if n, ok := e.(string); ok {
+				names = append(names, n)
+			}
+		}
+	case map[string]any:
+		for n := range t {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+	}
+	return names
 }
 
 // score scores the services named in only (all when nil), in file order
@@ -763,21 +769,7 @@ func (pr *composeProject) scoreService(s *composeService, depth int, h *hits) {
 			h.add(ns.cat, ev(ns.field, v))
 		}
 	}
-	var nets []string
-	switch t := def["networks"].(type) {
-	case []any:
-		for _, n := range t {
-			if s, ok := n.(string); ok {
-				nets = append(nets, s)
-			}
-		}
-	case map[string]any:
-		for n := range t {
-			nets = append(nets, n)
-		}
-		sort.Strings(nets)
-	}
-	for _, n := range nets {
+	for _, n := range composeNames(def["networks"]) {
 		if e, ok := pr.hostNets[n]; ok {
 			h.add(HostNet, ev("networks", n+" ("+e+")"))
 		}
