@@ -58,13 +58,8 @@ func launches(t *testing.T, marker string) {
 // once it has seen the end marker and been stopped with SIGTERM.
 func runLiveDaemon(t *testing.T, bin, cfg, marker string, during func()) ([]liveAlert, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--config", cfg)
-	var stdout, stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := startDaemon(t, bin, cfg)
+	cmd, stdout, stderr := d.cmd, d.stdout, d.stderr
 	// Until the daemon receives, execs go unseen: send probes until one shows.
 	waitFor(t, func() bool {
 		exec.Command("/bin/true", marker+"-probe").Run()
@@ -259,16 +254,10 @@ func TestLiveTailRotationRestart(t *testing.T) {
 	daemon := func(out string) (*exec.Cmd, *lockedBuffer) {
 		cfg := writeConfig(t, fmt.Sprintf("[source]\nkind = \"tail\"\ntail_path = %q\nstate_dir = %q\n[[output]]\ntype = \"file\"\npath = %q\nevents = \"all\"\n",
 			ad.LogPath(), state, out))
-		cmd := exec.Command(bin, "run", "--config", cfg)
-		var stderr lockedBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill() })
-		waitFor(t, func() bool { return strings.Contains(stderr.String(), "t1610d running") }, "the daemon to start")
+		d := startDaemon(t, bin, cfg)
+		waitFor(t, func() bool { return strings.Contains(d.stderr.String(), "t1610d running") }, "the daemon to start")
 		time.Sleep(300 * time.Millisecond)
-		return cmd, &stderr
+		return d.cmd, d.stderr
 	}
 	stop := func(cmd *exec.Cmd, stderr *lockedBuffer) {
 		cmd.Process.Signal(syscall.SIGTERM)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,15 +146,8 @@ func TestRunNotify(t *testing.T) {
 	bin := buildBinary(t)
 	s := listenNotify(t, shortSocketPath(t))
 	cfg := writeConfig(t, "[source]\nkind = \"stdin\"\n[[output]]\ntype = \"stdout\"\n")
-	cmd := exec.Command(bin, "run", "--config", cfg)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+s.name, "WATCHDOG_USEC=200000")
-	stdin, _ := cmd.StdinPipe()
-	var stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := startDaemon(t, bin, cfg, "NOTIFY_SOCKET="+s.name, "WATCHDOG_USEC=200000")
+	cmd, stdin, stderr := d.cmd, d.stdin, d.stderr
 	defer stdin.Close()
 	waitFor(t, func() bool { return s.count("READY=1") == 1 }, "READY=1")
 	waitFor(t, func() bool { return s.count("WATCHDOG=1") >= 2 }, "watchdog pings")

@@ -252,16 +252,8 @@ func TestRunWebhookKilledDuringOutage(t *testing.T) {
 	cfg := writeConfig(t, webhookConfig(state, rc.srv.URL+"/hook", secret, "[metrics]\nlisten = \""+listen+"\"\n"))
 	want := sampleAlertIDs(t)
 	start := func() (*exec.Cmd, io.WriteCloser, *lockedBuffer) {
-		cmd := exec.Command(bin, "run", "--config", cfg)
-		cmd.Env = append(os.Environ(), hookSecretEnv+"=tok-123")
-		stdin, _ := cmd.StdinPipe()
-		var stderr lockedBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill() })
-		return cmd, stdin, &stderr
+		d := startDaemon(t, bin, cfg, hookSecretEnv+"=tok-123")
+		return d.cmd, d.stdin, d.stderr
 	}
 
 	cmd, stdin, stderr := start()
@@ -330,14 +322,8 @@ batch_wait = "100ms"
 retry_backoff = "200ms"
 retry_max_backoff = "1s"
 `, state, rc.srv.URL, tok))
-	cmd := exec.Command(bin, "run", "--config", cfg)
-	stdin, _ := cmd.StdinPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := startDaemon(t, bin, cfg)
+	cmd, stdin, stderr := d.cmd, d.stdin, d.stderr
 	want := sampleAlertIDs(t)
 	stdin.Write(sampleLog(t))
 	waitFor(t, func() bool { return spooled(state) == len(want) && len(rc.requests()) > 0 }, "the alerts spooled and refused")
@@ -444,14 +430,8 @@ func TestRunFileRotation(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "log", "alerts.json")
 	cfg := writeConfig(t, fmt.Sprintf("[source]\nkind = \"stdin\"\n[[output]]\ntype = \"file\"\npath = %q\n", file))
-	cmd := exec.Command(bin, "run", "--config", cfg)
-	stdin, _ := cmd.StdinPipe()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := startDaemon(t, bin, cfg)
+	cmd, stdin, stderr := d.cmd, d.stdin, d.stderr
 	const n = 3000
 	events := syntheticAlerts(t, n)
 	rotate := func(to string) {

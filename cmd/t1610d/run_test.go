@@ -103,14 +103,8 @@ func TestRunReloadAndSignals(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(base), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	stdin, _ := cmd.StdinPipe()
-	var stdout, stderr lockedBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
+	d := startDaemon(t, bin, cfgPath)
+	cmd, stdin, stdout, stderr := d.cmd, d.stdin, d.stdout, d.stderr
 	log := sampleLog(t)
 	half := bytes.LastIndex(log[:len(log)/2], []byte("\n")) + 1
 	stdin.Write(log[:half])
@@ -167,6 +161,32 @@ func TestRunReloadAndSignals(t *testing.T) {
 
 // lockedBuffer is the buffer a process writes to while the test reads.
 type lockedBuffer = audittest.Buffer
+
+// daemonProc is `t1610d run` as a process of the test's; it is killed when
+// the test ends, if it has not exited.
+type daemonProc struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr *lockedBuffer
+}
+
+// startDaemon starts `bin run --config cfg` with env added to the test's.
+func startDaemon(t *testing.T, bin, cfg string, env ...string) *daemonProc {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProc{cmd: cmd, stdin: stdin, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	cmd.Stdout, cmd.Stderr = d.stdout, d.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return d
+}
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
