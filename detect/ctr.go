@@ -86,7 +86,7 @@ func (d *Detector) ctr(args []string, cwd string, f *Finding, h *hits) {
 // ctrMountSource returns the host path of ctr's --mount
 // type=bind,src=/,dst=/host,options=rbind:ro.
 func ctrMountSource(v string) (string, bool) {
-	typ, src := "", ""
+	typ, src, bind := "", "", false
 	for _, kv := range strings.Split(v, ",") {
 		k, val, _ := strings.Cut(kv, "=")
 		switch k {
@@ -94,9 +94,15 @@ func ctrMountSource(v string) (string, bool) {
 			typ = val
 		case "src", "source":
 			src = val
+		case "options":
+			for _, o := range strings.Split(val, ":") {
+				bind = bind || o == "bind" || o == "rbind"
+			}
 		}
 	}
-	if src == "" || (typ != "bind" && typ != "rbind" && !strings.Contains(v, "bind")) {
+	// A bind is type=bind, or any type with the bind or rbind option (how
+	// containerd's mount options make one).
+	if src == "" || (typ != "bind" && typ != "rbind" && !bind) {
 		return "", false
 	}
 	return src, true

@@ -242,6 +242,8 @@ func TestCtr(t *testing.T) {
 		{[]string{"ctr", "run", "--privileged", "-t", "docker.io/library/alpine:3.19", "x1", "sh"}, "[PRIVILEGED]", "docker.io/library/alpine:3.19"},
 		{[]string{"ctr", "-n", "k8s.io", "run", "--net-host", "--mount", "type=bind,src=/,dst=/host,options=rbind:rw", "img", "id"}, "[HOST_NET] [HOST_MOUNT]", "img"},
 		{[]string{"ctr", "run", "--with-ns", "pid:/proc/1/ns/pid", "--with-ns=network:/proc/1/ns/net", "img", "id"}, "[HOST_NET] [HOST_PID]", "img"},
+		{[]string{"ctr", "run", "--mount", "type=none,src=/etc,dst=/e,options=rbind:ro", "img", "id"}, "[HOST_MOUNT]", "img"},
+		{[]string{"ctr", "run", "--mount", "type=tmpfs,src=/etc-bind,dst=/e", "img", "id"}, "", "img"},
 		{[]string{"ctr", "run", "--with-ns", "pid:/proc/4242/ns/pid", "img", "id"}, "", "img"},
 		{[]string{"ctr", "run", "-privileged", "img", "id"}, "[PRIVILEGED]", "img"},
 		{[]string{"ctr", "run", "--privileged=false", "img", "id"}, "", "img"},
